@@ -1,0 +1,458 @@
+"""NNFSClassifier: the book's softmax classifier as a scikit-learn estimator."""
+
+import warnings
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import log_loss
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from ._activations import log_softmax
+from ._base import BaseNNFS
+from ._losses import SigmoidBinaryCrossentropy
+
+__all__ = ["NNFSClassifier"]
+
+
+def _log_sigmoid(logits):
+    return -np.logaddexp(0, -logits)
+
+
+class NNFSClassifier(ClassifierMixin, BaseNNFS):
+    """Multilayer perceptron classifier built from the book's NumPy blocks.
+
+    Dense + activation hidden layers and a softmax output layer, trained by
+    minibatch gradient descent on the mean categorical cross-entropy plus the
+    L1/L2 penalties. With a multilabel indicator ``y`` the output layer is a
+    sigmoid per label and the loss the mean binary cross-entropy.
+
+    .. important::
+       ``score`` returns the **negated mean cross-entropy** (``-log_loss``),
+       not accuracy: greater is better, as with scikit-learn's
+       ``neg_log_loss`` scorer. ``cross_val_score(clf, X, y)`` therefore
+       reports negative log-loss; pass ``scoring="accuracy"`` for accuracy.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Number of neurons of each hidden layer; ``()`` gives softmax
+        (multinomial logistic) regression.
+    activation : {'relu', 'sigmoid', 'tanh', 'linear'}, default='relu'
+        Activation of the hidden layers.
+    optimizer : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
+        The book's optimizers; see `sknnfs.Adam` and friends.
+    learning_rate : float, default=0.001
+        Initial learning rate of every optimizer.
+    decay : float, default=0.0
+        Learning-rate decay per step: ``lr_t = learning_rate / (1 + decay * t)``.
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``.
+    rho : float, default=0.9
+        Cache decay of ``'rmsprop'``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Moment decays of ``'adam'``.
+    epsilon : float, default=1e-7
+        Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and ``'adam'``.
+    weight_init : {'he', 'glorot', 'nnfs'}, default='he'
+        Initial weights: He normal, Glorot uniform, or the book's
+        ``0.01 * N(0, 1)``. Biases start at zero.
+    l1, l2 : float, default=0.0
+        Penalties ``l1 * sum(|W|)`` and ``l2 * sum(W**2)`` on every weight
+        matrix, added to each batch's loss as in the book.
+    bias_l1, bias_l2 : float, default=0.0
+        The same penalties on the biases.
+    dropout : float in [0, 1), default=0.0
+        Fraction of each hidden layer's units dropped while training
+        (inverted dropout: nothing changes at prediction time).
+    batch_size : int or 'auto', default='auto'
+        Minibatch size; ``'auto'`` is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle the samples before each epoch.
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or validation score) that
+        counts as progress.
+    n_iter_no_change : int, default=10
+        Stop after this many epochs without progress.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop when
+        its score (negated log-loss) stops improving, and keep the best
+        epoch's weights.
+    validation_fraction : float in (0, 1), default=0.1
+    class_weight : dict, 'balanced' or None, default=None
+        Weights multiplying each sample's loss by its class; ``'balanced'``
+        uses ``n_samples / (n_classes * bincount(y))``. Not for multilabel
+        ``y``.
+    dtype : {'float32', 'float64'} or None, default=None
+        ``None`` trains in float32 when ``X`` is float32, else in float64.
+    warm_start : bool, default=False
+        Continue from the current weights on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling, dropout and the validation
+        split. NumPy's global random state is never used or changed.
+    verbose : int, default=0
+        ``1`` prints one line per epoch (epoch, loss, validation score,
+        seconds).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel ``y``, the label indices).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when ``X`` has string feature names (a DataFrame).
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (n_units_i, n_units_i+1).
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` has shape (n_units_i+1,).
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : {'softmax', 'logistic'}
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training samples seen.
+    loss_ : float
+        Training loss of the last epoch (mean data loss plus penalty).
+    loss_curve_ : list of float
+        Training loss of every epoch.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation score of every epoch (with early stopping).
+    best_validation_score_ : float or None
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : scikit-learn's own perceptron.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknnfs import NNFSClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NNFSClassifier(hidden_layer_sizes=(16,), learning_rate=0.01,
+    ...                      max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    >>> clf.score(X, y) > -0.2   # negated log-loss: greater is better
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNNFS._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=0.001,
+        decay=0.0,
+        momentum=0.9,
+        rho=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_init="he",
+        l1=0.0,
+        l2=0.0,
+        bias_l1=0.0,
+        bias_l2=0.0,
+        dropout=0.0,
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        class_weight=None,
+        dtype=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            decay=decay,
+            momentum=momentum,
+            rho=rho,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_init=weight_init,
+            l1=l1,
+            l2=l2,
+            bias_l1=bias_l1,
+            bias_l2=bias_l2,
+            dropout=dropout,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            dtype=dtype,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; sparse CSR/CSC input is never densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each sample's loss (the loss is the weighted mean).
+
+        Returns
+        -------
+        self : NNFSClassifier
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; required on the first call
+            (for multilabel ``y``, ``np.arange(n_labels)`` or None).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : NNFSClassifier
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    # -------------------------------------------------------------- targets
+    def _check_targets(self, y, *, reset, incremental, classes=None):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
+            y = y[:, 0]
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        multilabel = target_type == "multilabel-indicator"
+        if reset:
+            return self._set_targets(y, multilabel, classes, incremental)
+        if classes is not None and not np.array_equal(
+            np.sort(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to "
+                f"partial_fit: {self.classes_!r}"
+            )
+        if multilabel != self._multilabel:
+            raise ValueError(
+                "y is "
+                + ("a multilabel indicator matrix" if multilabel else "a label vector")
+                + " but the classifier was fitted on "
+                + ("multilabel" if self._multilabel else "single-label")
+                + " targets"
+            )
+        if multilabel:
+            if y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {y.shape[1]} labels but the classifier was fitted "
+                    f"with {self.n_outputs_}"
+                )
+            return y
+        return self._encode(y)
+
+    def _set_targets(self, y, multilabel, classes, incremental):
+        self._multilabel = multilabel
+        if multilabel:
+            self.classes_ = np.arange(y.shape[1])
+            self.n_outputs_ = y.shape[1]
+            self.out_activation_ = "logistic"
+            self.n_layers_ = len(self._hidden_sizes()) + 2
+            return y
+        if classes is not None:
+            classes = np.asarray(classes)
+            if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+                raise ValueError(
+                    f"classes must be a 1-d array of distinct labels; got {classes!r}"
+                )
+            self.classes_ = np.sort(classes)
+        elif incremental:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        else:
+            self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "NNFSClassifier needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}"
+            )
+        self.n_outputs_ = len(self.classes_)
+        self.out_activation_ = "softmax"
+        self.n_layers_ = len(self._hidden_sizes()) + 2
+        return self._encode(y)
+
+    def _encode(self, y):
+        encoded = np.searchsorted(self.classes_, y)
+        encoded = np.minimum(encoded, len(self.classes_) - 1)
+        unknown = self.classes_[encoded] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not in classes: {np.unique(y[unknown])!r}; "
+                f"the classes are {self.classes_!r}"
+            )
+        return encoded
+
+    def _loss_name(self):
+        return "sigmoid_crossentropy" if self._multilabel else "softmax_crossentropy"
+
+    def _stratify_labels(self, y_encoded):
+        return None if self._multilabel else y_encoded
+
+    def _sample_weight_factors(self, y_encoded, *, incremental):
+        if self.class_weight is None:
+            return None
+        if self._multilabel:
+            raise ValueError("class_weight is not supported for multilabel y")
+        if incremental and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported for partial_fit: the "
+                "class frequencies of the whole data are unknown. Pass a dict."
+            )
+        class_weights = (
+            compute_class_weight(
+                self.class_weight,
+                classes=np.arange(len(self.classes_)),
+                y=y_encoded,
+            )
+            if self.class_weight == "balanced"
+            else np.array(
+                [self.class_weight.get(label, 1.0) for label in self.classes_]
+            )
+        )
+        return class_weights[y_encoded]
+
+    def _validation_score(self, X, y_encoded, sample_weight):
+        logits = self._network.forward(X)
+        return -float(
+            np.average(
+                self._network.loss.forward(logits, y_encoded), weights=sample_weight
+            )
+        )
+
+    # ------------------------------------------------------------ prediction
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to one (for multilabel ``y``: one independent
+            probability per label).
+        """
+        return self._forward(X)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed from the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Finite for any finite input.
+        """
+        check_is_fitted(self)
+        return self._forward(X, _log_sigmoid if self._multilabel else log_softmax)
+
+    def predict(self, X):
+        """Most probable class of each sample (multilabel: labels with p > 0.5).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(int)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Negated mean cross-entropy of the predictions: greater is better.
+
+        Exactly ``-sklearn.metrics.log_loss(y, self.predict_proba(X),
+        labels=self.classes_, sample_weight=sample_weight)``; for multilabel
+        ``y`` the negated mean binary cross-entropy over labels and samples.
+        Use ``scoring="accuracy"`` in model selection for accuracy.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        if self._multilabel:
+            logits = self._forward(X, lambda logits: logits)
+            y = np.asarray(y)
+            if y.shape != logits.shape:
+                raise ValueError(
+                    f"y has shape {y.shape}; expected {logits.shape} for this "
+                    "multilabel classifier"
+                )
+            sample_losses = SigmoidBinaryCrossentropy().forward(logits, y)
+            return -float(np.average(sample_losses, weights=sample_weight))
+        return -log_loss(
+            y, self.predict_proba(X), labels=self.classes_, sample_weight=sample_weight
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

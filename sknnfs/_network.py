@@ -1,0 +1,300 @@
+"""Network: Dense layers with hidden activations and a fused output loss.
+
+The network owns its parameters in **one flat array**: each layer's
+``weights`` and ``biases`` are views into ``flat_params``, and the gradients
+are views into ``flat_grads``. The optimizer then updates every parameter with
+a handful of whole-array NumPy calls instead of a handful per layer.
+
+One training step reads top to bottom (`Network.train_step`)::
+
+    loss = network.compute_gradients(X_batch, y_batch, sample_weight, rng)
+    optimizer.step([network.flat_params], [network.flat_grads])
+
+The forward and backward passes write into buffers preallocated for the
+largest batch seen, so a step allocates almost nothing.
+
+This module imports only NumPy.
+"""
+
+import copy
+
+import numpy as np
+
+from ._activations import ACTIVATIONS
+from ._layers import Dense, Dropout, as_generator
+from ._losses import LOSSES
+
+__all__ = ["Network"]
+
+# Rows per chunk at prediction time: about 4 million values in the widest layer.
+PREDICT_CHUNK_VALUES = 1 << 22
+
+
+class Network:
+    """A multilayer perceptron built from the book's blocks.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_features, hidden_1, ..., hidden_k, n_outputs)``.
+    hidden_activation : {'relu', 'sigmoid', 'tanh', 'linear'}, default='relu'
+    loss : {'softmax_crossentropy', 'sigmoid_crossentropy', 'squared_error', \
+            'absolute_error'}, default='softmax_crossentropy'
+        The output loss, fused with its output activation.
+    dropout : float, default=0.0
+        Fraction of each hidden layer's units dropped while training.
+    weight_init : {'he', 'glorot', 'nnfs'} or float, default='he'
+    l1, l2, bias_l1, bias_l2 : float, default=0.0
+        Penalties applied to every layer.
+    dtype : dtype, default=numpy.float64
+    random_state : None, int, Generator or RandomState
+        Source of the initial weights.
+    """
+
+    def __init__(
+        self,
+        layer_sizes,
+        *,
+        hidden_activation="relu",
+        loss="softmax_crossentropy",
+        dropout=0.0,
+        weight_init="he",
+        l1=0.0,
+        l2=0.0,
+        bias_l1=0.0,
+        bias_l2=0.0,
+        dtype=np.float64,
+        random_state=None,
+    ):
+        rng = as_generator(random_state)
+        self.dtype = np.dtype(dtype)
+        self.layer_sizes = tuple(int(size) for size in layer_sizes)
+        self.hidden_activation = ACTIVATIONS[hidden_activation]()
+        self.loss = LOSSES[loss]()
+        self.dropout = Dropout(dropout)
+        self.layers = [
+            Dense(
+                n_inputs,
+                n_neurons,
+                weight_init=weight_init,
+                l1=l1,
+                l2=l2,
+                bias_l1=bias_l1,
+                bias_l2=bias_l2,
+                random_state=rng,
+                dtype=self.dtype,
+            )
+            for n_inputs, n_neurons in zip(
+                self.layer_sizes[:-1], self.layer_sizes[1:], strict=True
+            )
+        ]
+        self.flat_params = np.concatenate(
+            [param.ravel() for layer in self.layers for param in layer.parameters()]
+        )
+        self._bind_views()
+        self._buffers = None
+
+    # ------------------------------------------------------------------ state
+    def _bind_views(self):
+        """Point every layer's weights and biases into ``flat_params``."""
+        self.flat_grads = np.zeros_like(self.flat_params)
+        self._param_grads = []
+        offset = 0
+        for n_inputs, n_neurons, layer in zip(
+            self.layer_sizes[:-1], self.layer_sizes[1:], self.layers, strict=True
+        ):
+            views = []
+            for flat in (self.flat_params, self.flat_grads):
+                weights = flat[offset : offset + n_inputs * n_neurons]
+                biases = flat[
+                    offset + n_inputs * n_neurons : offset + (n_inputs + 1) * n_neurons
+                ]
+                views.append(
+                    (weights.reshape(n_inputs, n_neurons), biases.reshape(1, n_neurons))
+                )
+            (layer.weights, layer.biases), grads = views
+            self._param_grads.append(grads)
+            offset += (n_inputs + 1) * n_neurons
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # The views would be pickled as copies; rebuild them from flat_params.
+        state["layers"] = [copy.copy(layer) for layer in self.layers]
+        for layer in state["layers"]:
+            layer.weights = layer.biases = None
+        for name in ("flat_grads", "_param_grads", "_buffers"):
+            state.pop(name)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind_views()
+        self._buffers = None
+
+    def ensure_writeable(self):
+        """Copy the parameters if they are read-only (e.g. a memory-mapped pickle)."""
+        if not self.flat_params.flags.writeable:
+            self.flat_params = self.flat_params.copy()
+            self._bind_views()
+
+    def copy_params(self):
+        """A copy of ``flat_params`` (to restore later with `set_params`)."""
+        return self.flat_params.copy()
+
+    def set_params(self, flat_params):
+        """Overwrite the parameters in place from a saved copy."""
+        self.flat_params[...] = flat_params
+
+    @property
+    def n_outputs(self):
+        return self.layer_sizes[-1]
+
+    def penalty(self):
+        """Total L1/L2 regularization term of all layers."""
+        return sum(layer.penalty() for layer in self.layers)
+
+    # ------------------------------------------------------------ prediction
+    def forward(self, X):
+        """Logits of the output layer for ``X`` (no dropout).
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_outputs)
+        """
+        hidden = X
+        for layer in self.layers[:-1]:
+            hidden, _ = layer.forward(hidden)
+            hidden, _ = self.hidden_activation.forward(hidden, out=hidden)
+        logits, _ = self.layers[-1].forward(hidden)
+        return logits
+
+    def predict(self, X, output_function=None):
+        """Output of the network (probabilities or predictions), in row chunks.
+
+        Memory beyond the output stays bounded whatever the number of rows:
+        at most about ``PREDICT_CHUNK_VALUES`` values per layer.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        output_function : callable, optional
+            Maps a chunk of logits to outputs; defaults to the loss's own
+            ``predict`` (softmax, sigmoid or identity).
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_outputs)
+        """
+        n_samples = X.shape[0]
+        outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
+        output_function = output_function or self.loss.predict
+        chunk_rows = max(1, PREDICT_CHUNK_VALUES // max(self.layer_sizes[1:]))
+        for start in range(0, n_samples, chunk_rows):
+            rows = slice(start, min(start + chunk_rows, n_samples))
+            outputs[rows] = output_function(self.forward(X[rows]))
+        return outputs
+
+    # -------------------------------------------------------------- training
+    def _batch_buffers(self, n_samples):
+        """Per-layer work arrays for a batch of ``n_samples`` rows (views)."""
+        if self._buffers is None or self._buffers["rows"] < n_samples:
+            widths = self.layer_sizes[1:]
+            with_dropout = self.dropout.rate > 0
+            self._buffers = {
+                "rows": n_samples,
+                "outputs": [np.empty((n_samples, w), self.dtype) for w in widths],
+                "dropped": [
+                    np.empty((n_samples, w), self.dtype) if with_dropout else None
+                    for w in widths[:-1]
+                ],
+                "deltas": [np.empty((n_samples, w), self.dtype) for w in widths[:-1]],
+            }
+        buffers = self._buffers
+
+        def rows(array):
+            return None if array is None else array[:n_samples]
+
+        return (
+            [rows(a) for a in buffers["outputs"]],
+            [rows(a) for a in buffers["dropped"]],
+            [rows(a) for a in buffers["deltas"]],
+        )
+
+    def compute_gradients(self, X, y, sample_weight=None, rng=None, training=True):
+        """Forward and backward pass: fill ``flat_grads`` and return the loss.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Class indices for the softmax loss, 0/1 or real targets otherwise.
+        sample_weight : ndarray of shape (n_samples,), optional
+            The batch loss is ``mean(sample_weight * sample_losses)``.
+        rng : numpy.random.Generator, optional
+            Source of the dropout masks (needed when dropout > 0 and training).
+        training : bool, default=True
+            ``False`` disables dropout (used by gradient checks).
+
+        Returns
+        -------
+        loss : float
+            Mean data loss of the batch plus the regularization penalty.
+        """
+        n_samples = X.shape[0]
+        outputs, dropped, deltas = self._batch_buffers(n_samples)
+        use_dropout = training and self.dropout.rate > 0
+        last = len(self.layers) - 1
+
+        layer_inputs = []
+        activation_caches = []
+        dropout_masks = []
+        hidden = X
+        for index, layer in enumerate(self.layers):
+            layer_inputs.append(hidden)
+            hidden, _ = layer.forward(hidden, out=outputs[index])
+            if index == last:
+                break
+            hidden, cache = self.hidden_activation.forward(hidden, out=hidden)
+            activation_caches.append(cache)
+            mask = None
+            if use_dropout:
+                hidden, mask = self.dropout.forward(hidden, rng, out=dropped[index])
+            dropout_masks.append(mask)
+
+        loss, delta = self.loss.loss_and_gradient(
+            hidden, y, sample_weight, out=outputs[last]
+        )
+        if any(
+            layer.l1 or layer.l2 or layer.bias_l1 or layer.bias_l2
+            for layer in self.layers
+        ):
+            loss += self.penalty()
+
+        for index in range(last, -1, -1):
+            layer = self.layers[index]
+            weight_grad, bias_grad = self._param_grads[index]
+            dinputs_out = deltas[index - 1] if index > 0 else None
+            delta, _ = layer.backward(
+                delta,
+                layer_inputs[index],
+                need_dinputs=index > 0,
+                out=(dinputs_out, weight_grad, bias_grad),
+            )
+            if index > 0:
+                delta = self.dropout.backward(
+                    delta, dropout_masks[index - 1], out=delta
+                )
+                delta = self.hidden_activation.backward(
+                    delta, activation_caches[index - 1], out=delta
+                )
+        return loss
+
+    def train_step(self, X, y, sample_weight, optimizer, rng):
+        """One optimizer step on a batch; returns the batch loss."""
+        loss = self.compute_gradients(X, y, sample_weight, rng)
+        optimizer.step([self.flat_params], [self.flat_grads])
+        return loss

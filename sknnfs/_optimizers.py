@@ -1,0 +1,213 @@
+"""Optimizers: the book's SGD (with momentum), Adagrad, RMSprop and Adam.
+
+An optimizer owns its state (momentums, caches, the step counter) and updates
+parameters **in place**::
+
+    optimizer.step(params, grads)
+
+``params`` and ``grads`` are matching lists of arrays. Every optimizer applies
+the book's learning-rate decay, ``lr_t = learning_rate / (1 + decay * t)``,
+where ``t`` counts the steps taken before this one. Defaults follow the book.
+Unlike the book, nothing is attached to the layers (no ``layer.weight_cache``):
+the state lives in ``self.state``, one entry per parameter array, created on
+the first step. ``step`` may use the ``grads`` arrays as scratch space and
+overwrite them.
+
+This module imports only NumPy.
+"""
+
+import numpy as np
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
+
+
+class _Optimizer:
+    def __init__(self, learning_rate, decay):
+        self.learning_rate = learning_rate
+        self.decay = decay
+        self.iterations = 0
+        self.state = None
+
+    @property
+    def current_learning_rate(self):
+        """The decayed learning rate the next step will use."""
+        return self.learning_rate / (1.0 + self.decay * self.iterations)
+
+    def step(self, params, grads):
+        """Update every array in ``params`` in place from the matching ``grads``.
+
+        Parameters
+        ----------
+        params : list of ndarray
+        grads : list of ndarray
+            Same shapes as ``params``; may be overwritten.
+        """
+        if self.state is None:
+            self.state = [self._new_state(param) for param in params]
+        learning_rate = self.current_learning_rate
+        self.iterations += 1
+        for param, grad, state in zip(params, grads, self.state, strict=True):
+            self._update(param, grad, state, learning_rate)
+
+    def _new_state(self, param):
+        return ()
+
+    def ensure_writeable(self):
+        """Copy any read-only state array (as a worker gets from an object store)."""
+        if self.state is not None:
+            self.state = [
+                tuple(a if a.flags.writeable else a.copy() for a in arrays)
+                for arrays in self.state
+            ]
+
+    def _update(self, param, grad, state, learning_rate):
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with optional momentum.
+
+    ``v = momentum * v - lr_t * g``; ``w += v`` (plain ``w -= lr_t * g``
+    without momentum).
+
+    Parameters
+    ----------
+    learning_rate : float, default=1.0
+    decay : float, default=0.0
+    momentum : float, default=0.0
+    """
+
+    def __init__(self, learning_rate=1.0, decay=0.0, momentum=0.0):
+        super().__init__(learning_rate, decay)
+        self.momentum = momentum
+
+    def _new_state(self, param):
+        return (np.zeros_like(param),) if self.momentum else ()
+
+    def _update(self, param, grad, state, learning_rate):
+        grad *= learning_rate
+        if self.momentum:
+            (velocity,) = state
+            velocity *= self.momentum
+            velocity -= grad
+            param += velocity
+        else:
+            param -= grad
+
+
+class Adagrad(_Optimizer):
+    """Adagrad: ``c += g**2``; ``w -= lr_t * g / (sqrt(c) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=1.0
+    decay : float, default=0.0
+    epsilon : float, default=1e-7
+    """
+
+    def __init__(self, learning_rate=1.0, decay=0.0, epsilon=1e-7):
+        super().__init__(learning_rate, decay)
+        self.epsilon = epsilon
+
+    def _new_state(self, param):
+        return (np.zeros_like(param), np.empty_like(param))
+
+    def _update(self, param, grad, state, learning_rate):
+        cache, scratch = state
+        np.multiply(grad, grad, out=scratch)
+        cache += scratch
+        _apply_scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
+
+
+class RMSprop(_Optimizer):
+    """RMSprop: ``c = rho c + (1 - rho) g**2``; ``w -= lr_t g / (sqrt(c) + epsilon)``.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+    decay : float, default=0.0
+    epsilon : float, default=1e-7
+    rho : float, default=0.9
+    """
+
+    def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, rho=0.9):
+        super().__init__(learning_rate, decay)
+        self.epsilon = epsilon
+        self.rho = rho
+
+    def _new_state(self, param):
+        return (np.zeros_like(param), np.empty_like(param))
+
+    def _update(self, param, grad, state, learning_rate):
+        cache, scratch = state
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.rho
+        cache *= self.rho
+        cache += scratch
+        _apply_scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
+
+
+class Adam(_Optimizer):
+    """Adam with bias correction, as in the book.
+
+    ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g**2``;
+    ``w -= lr_t * m_hat / (sqrt(v_hat) + epsilon)`` with
+    ``m_hat = m / (1 - b1**t)`` and ``v_hat = v / (1 - b2**t)``.
+
+    The update is computed as ``lr_t * sqrt(c2) / c1 * m / (sqrt(v) + epsilon *
+    sqrt(c2))`` (``c1 = 1 - b1**t``, ``c2 = 1 - b2**t``), which is the same
+    number with two fewer passes over the parameters.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.001
+    decay : float, default=0.0
+    epsilon : float, default=1e-7
+    beta_1 : float, default=0.9
+    beta_2 : float, default=0.999
+    """
+
+    def __init__(
+        self, learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999
+    ):
+        super().__init__(learning_rate, decay)
+        self.epsilon = epsilon
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+
+    def _new_state(self, param):
+        return (np.zeros_like(param), np.zeros_like(param))
+
+    def _update(self, param, grad, state, learning_rate):
+        first_moment, second_moment = state
+        t = self.iterations
+        bias_correction_1 = 1.0 - self.beta_1**t
+        bias_correction_2_sqrt = np.sqrt(1.0 - self.beta_2**t)
+        # Once m is updated, g is only needed squared: reuse it as scratch.
+        first_moment *= self.beta_1
+        first_moment += (1 - self.beta_1) * grad
+        np.multiply(grad, grad, out=grad)
+        second_moment *= self.beta_2
+        grad *= 1 - self.beta_2
+        second_moment += grad
+        step_size = learning_rate * bias_correction_2_sqrt / bias_correction_1
+        _apply_scaled_step(
+            param,
+            first_moment,
+            second_moment,
+            self.epsilon * bias_correction_2_sqrt,
+            step_size,
+            scratch=grad,
+        )
+
+
+def _apply_scaled_step(param, direction, cache, epsilon, step_size, scratch):
+    """``param -= step_size * direction / (sqrt(cache) + epsilon)``, in place."""
+    np.sqrt(cache, out=scratch)
+    scratch += epsilon
+    np.divide(direction, scratch, out=scratch)
+    scratch *= step_size
+    param -= scratch
+
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}
