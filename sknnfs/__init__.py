@@ -19,11 +19,13 @@ from ._losses import (
 )
 from ._network import Network
 from ._optimizers import SGD, Adagrad, Adam, RMSprop
+from ._regressor import NNFSRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NNFSClassifier",
+    "NNFSRegressor",
     "Dense",
     "Dropout",
     "ReLU",

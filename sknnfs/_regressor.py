@@ -1,0 +1,213 @@
+"""NNFSRegressor: the book's regression network as a scikit-learn estimator."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import BaseNNFS
+
+__all__ = ["NNFSRegressor"]
+
+
+class NNFSRegressor(RegressorMixin, BaseNNFS):
+    """Multilayer perceptron regressor built from the book's NumPy blocks.
+
+    Dense + activation hidden layers and a linear output layer, trained by
+    minibatch gradient descent on the mean squared (or absolute) error plus
+    the L1/L2 penalties. ``score`` is R², as for every scikit-learn regressor.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Mean squared error or mean absolute error, averaged over outputs.
+    hidden_layer_sizes, activation, optimizer, learning_rate, decay, momentum, \
+rho, beta_1, beta_2, epsilon, weight_init, l1, l2, bias_l1, bias_l2, dropout, \
+batch_size, max_iter, shuffle, tol, n_iter_no_change, early_stopping, \
+validation_fraction, dtype, warm_start, random_state, verbose
+        As in `NNFSClassifier`. With ``early_stopping`` the validation score
+        is R² on the held-out (unstratified) split.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    coefs_ : list of ndarray
+    intercepts_ : list of ndarray
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : 'identity'
+    n_iter_, t_, loss_, loss_curve_, best_loss_, validation_scores_, \
+best_validation_score_
+        As in `NNFSClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnfs import NNFSRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> y = 3 * X[:, 0] + 1
+    >>> reg = NNFSRegressor(hidden_layer_sizes=(), learning_rate=0.05,
+    ...                     max_iter=500, random_state=0).fit(X, y)
+    >>> reg.predict([[0.5]]).round(2)
+    array([2.5])
+    >>> reg.score(X, y) > 0.999
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNNFS._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        optimizer="adam",
+        learning_rate=0.001,
+        decay=0.0,
+        momentum=0.9,
+        rho=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        weight_init="he",
+        l1=0.0,
+        l2=0.0,
+        bias_l1=0.0,
+        bias_l2=0.0,
+        dropout=0.0,
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        dtype=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            decay=decay,
+            momentum=momentum,
+            rho=rho,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            weight_init=weight_init,
+            l1=l1,
+            l2=l2,
+            bias_l1=bias_l1,
+            bias_l2=bias_l2,
+            dropout=dropout,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            dtype=dtype,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.loss = loss
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each sample's loss (the loss is the weighted mean).
+
+        Returns
+        -------
+        self : NNFSRegressor
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : NNFSRegressor
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _check_targets(self, y, *, reset, incremental, classes=None):
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"NNFSRegressor needs a numeric target y; got values of dtype "
+                    f"{y.dtype} that cannot be converted to float ({error})"
+                ) from None
+        if y.ndim not in (1, 2):
+            raise ValueError(
+                f"y must have shape (n_samples,) or (n_samples, n_outputs); "
+                f"got an array of shape {y.shape}"
+            )
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        if reset:
+            self._y_is_1d = y.ndim == 1
+            self.n_outputs_ = targets.shape[1]
+            self.out_activation_ = "identity"
+            self.n_layers_ = len(self._hidden_sizes()) + 2
+        elif targets.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {targets.shape[1]} outputs but the regressor was fitted "
+                f"with {self.n_outputs_}"
+            )
+        return targets.astype(np.float64, copy=False)
+
+    def _loss_name(self):
+        return self.loss
+
+    def _validation_score(self, X, y_encoded, sample_weight):
+        return r2_score(
+            y_encoded, self._network.forward(X), sample_weight=sample_weight
+        )
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            1-D when ``y`` was 1-D at fit time.
+        """
+        predictions = self._forward(X)
+        return predictions[:, 0] if self._y_is_1d else predictions
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
