@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
     check_is_fitted,
     validate_data,
 )
@@ -204,6 +205,26 @@ class BaseNNFS(BaseEstimator):
                 "sample needs a positive weight"
             )
         return weights * (len(weights) / total)
+
+    def _check_score_inputs(self, X, y, sample_weight):
+        """Validate the arguments of ``score`` the way ``fit`` would.
+
+        The metrics would accept negative weights, and name an inconsistent
+        length without saying it is ``sample_weight``'s.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError(
+                    "sample_weight sums to zero: at least one sample needs a "
+                    "positive weight"
+                )
+        return X, y, sample_weight
 
     # --------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):

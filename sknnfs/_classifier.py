@@ -18,6 +18,22 @@ from ._losses import SigmoidBinaryCrossentropy
 __all__ = ["NNFSClassifier"]
 
 
+def _check_label_types(labels, name):
+    """Reject labels mixing strings and numbers, which have no common order.
+
+    NumPy already turns a *list* mixing them into strings (as it does for
+    every scikit-learn classifier); only an object array keeps both types.
+    """
+    if labels.dtype != object:
+        return
+    is_string = {isinstance(label, str) for label in labels.ravel()}
+    if len(is_string) > 1:
+        raise ValueError(
+            f"Mix of label input types (string and number) in {name}: "
+            f"{sorted({repr(label) for label in labels.ravel()})}"
+        )
+
+
 def _log_sigmoid(logits):
     return -np.logaddexp(0, -logits)
 
@@ -266,6 +282,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 stacklevel=4,
             )
             y = y[:, 0]
+        _check_label_types(y, "y")
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
         multilabel = target_type == "multilabel-indicator"
@@ -305,6 +322,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             return y
         if classes is not None:
             classes = np.asarray(classes)
+            _check_label_types(classes, "classes")
             if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
                 raise ValueError(
                     f"classes must be a 1-d array of distinct labels; got {classes!r}"
@@ -437,10 +455,9 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         -------
         score : float
         """
-        check_is_fitted(self)
+        X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
         if self._multilabel:
-            logits = self._forward(X, lambda logits: logits)
-            y = np.asarray(y)
+            logits = self._network.predict(X, lambda logits: logits)
             if y.shape != logits.shape:
                 raise ValueError(
                     f"y has shape {y.shape}; expected {logits.shape} for this "
@@ -449,7 +466,10 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             sample_losses = SigmoidBinaryCrossentropy().forward(logits, y)
             return -float(np.average(sample_losses, weights=sample_weight))
         return -log_loss(
-            y, self.predict_proba(X), labels=self.classes_, sample_weight=sample_weight
+            y,
+            self._network.predict(X),
+            labels=self.classes_,
+            sample_weight=sample_weight,
         )
 
     def __sklearn_tags__(self):

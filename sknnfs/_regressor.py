@@ -207,6 +207,27 @@ best_validation_score_
         predictions = self._forward(X)
         return predictions[:, 0] if self._y_is_1d else predictions
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative, not all zero.
+
+        Returns
+        -------
+        score : float
+            ``sklearn.metrics.r2_score(y, self.predict(X), sample_weight=...)``.
+        """
+        X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
+        predictions = self._network.predict(X)
+        if self._y_is_1d:
+            predictions = predictions[:, 0]
+        return r2_score(y, predictions, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
