@@ -331,28 +331,46 @@ class BaseNNFS(BaseEstimator):
         )
 
     def _split_validation(self, X, y_encoded, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the data, stratified where possible."""
+        """Hold out ``validation_fraction`` of the data, stratified where possible.
+
+        Only samples with a positive weight are held out: a zero-weight sample
+        says nothing about the model, and a validation set of only those has
+        no score (its weights sum to zero). Zero-weight samples stay in the
+        training part, where they contribute nothing either.
+        """
         n_samples = X.shape[0]
-        n_validation = max(1, int(round(self.validation_fraction * n_samples)))
-        if n_samples - n_validation < 1:
+        candidates = (
+            np.arange(n_samples)
+            if sample_weight is None
+            else np.flatnonzero(sample_weight > 0)
+        )
+        n_candidates = len(candidates)
+        n_validation = min(
+            max(1, int(round(self.validation_fraction * n_samples))),
+            n_candidates - 1,
+        )
+        if n_validation < 1:
             raise ValueError(
-                f"early_stopping needs at least 2 samples; got n_samples={n_samples}"
+                "early_stopping needs at least 2 samples with a positive weight; "
+                f"got {n_candidates} (n_samples={n_samples})"
             )
         stratify = self._stratify_labels(y_encoded)
         if stratify is not None:
+            stratify = stratify[candidates]
             counts = np.bincount(stratify)
             counts = counts[counts > 0]
             if counts.min() < 2 or not (
-                len(counts) <= n_validation <= n_samples - len(counts)
+                len(counts) <= n_validation <= n_candidates - len(counts)
             ):
                 stratify = None
-        indices = np.arange(n_samples)
         train_idx, val_idx = train_test_split(
-            indices,
+            candidates,
             test_size=n_validation,
             random_state=rng.integers(np.iinfo(np.int32).max),
             stratify=stratify,
         )
+        if n_candidates < n_samples:
+            train_idx = np.union1d(train_idx, np.flatnonzero(sample_weight <= 0))
         train_idx.sort()
         val_idx.sort()
 

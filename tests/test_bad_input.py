@@ -390,3 +390,31 @@ def test_a_failed_fit_leaves_an_unfitted_estimator_unfitted():
         estimator.fit(with_nan(X_GOOD), Y_CLASSES)
     assert not hasattr(estimator, "n_features_in_")
     assert not hasattr(estimator, "classes_")
+
+
+@pytest.mark.parametrize("random_state", range(12))
+def test_early_stopping_never_holds_out_only_zero_weight_samples(random_state):
+    # Half the samples (one class) have weight zero. Holding out only those
+    # used to give a validation set whose weights sum to zero, and fit then
+    # died with ZeroDivisionError for about a third of the seeds.
+    X = np.random.default_rng(0).uniform(size=(10, 10))
+    y = np.arange(10) % 2
+    classifier = NNFSClassifier(
+        hidden_layer_sizes=(16,),
+        learning_rate=0.01,
+        early_stopping=True,
+        random_state=random_state,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(X, y, sample_weight=y.astype(float))
+    assert all(np.isfinite(classifier.validation_scores_))
+    np.testing.assert_array_equal(classifier.predict(X), np.ones(10))
+
+
+def test_early_stopping_needs_two_positively_weighted_samples():
+    classifier = make_estimator("classifier", early_stopping=True)
+    sample_weight = np.zeros(N_SAMPLES)
+    sample_weight[0] = 1.0
+    with pytest.raises(ValueError, match="at least 2 samples with a positive weight"):
+        classifier.fit(X_GOOD, Y_CLASSES, sample_weight=sample_weight)
