@@ -421,9 +421,17 @@ class BaseNNFS(BaseEstimator):
                 epoch_loss = self._run_epoch(
                     network, optimizer, rng, X, y, sample_weight, batch_size
                 )
+                # The last step of an epoch can overflow the weights while the
+                # loss it reports (computed before the step) is still finite.
                 if not math.isfinite(epoch_loss):
+                    problem = f"the loss became {epoch_loss}"
+                elif not np.isfinite(network.flat_params).all():
+                    problem = "the weights overflowed to inf or nan"
+                else:
+                    problem = None
+                if problem is not None:
                     raise ValueError(
-                        f"Training diverged: the loss became {epoch_loss} at epoch "
+                        f"Training diverged: {problem} at epoch "
                         f"{history.n_iter + 1}. Try a smaller learning_rate (now "
                         f"{self.learning_rate!r}), or scale the features."
                     )

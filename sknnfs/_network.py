@@ -195,7 +195,13 @@ class Network:
         chunk_rows = max(1, PREDICT_CHUNK_VALUES // max(self.layer_sizes[1:]))
         for start in range(0, n_samples, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n_samples))
-            outputs[rows] = output_function(self.forward(X[rows]))
+            # An overflow in a hidden layer is harmless when a tanh or sigmoid
+            # saturates it (tanh(inf) is exactly 1); it only matters if it
+            # reaches the logits, which are checked instead.
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits = self.forward(X[rows])
+            _check_finite_logits(logits, X[rows], start, self.dtype)
+            outputs[rows] = output_function(logits)
         return outputs
 
     # -------------------------------------------------------------- training
@@ -298,3 +304,23 @@ class Network:
         loss = self.compute_gradients(X, y, sample_weight, rng)
         optimizer.step([self.flat_params], [self.flat_grads])
         return loss
+
+
+def _check_finite_logits(logits, X, first_row, dtype):
+    """Raise instead of turning overflowed logits into NaN probabilities.
+
+    Softmax of an infinite logit is NaN, and a NaN logit has no meaning: the
+    inputs are too large for the network in ``dtype``.
+    """
+    finite_rows = np.isfinite(logits).all(axis=1)
+    if finite_rows.all():
+        return
+    bad_row = int(np.flatnonzero(~finite_rows)[0])
+    row_values = X[bad_row].toarray() if hasattr(X, "toarray") else X[bad_row]
+    raise ValueError(
+        f"The network's output overflowed (is not finite) for row "
+        f"{first_row + bad_row} of X, whose largest absolute value is "
+        f"{float(np.max(np.abs(row_values))):.3g}: the inputs are too large for "
+        f"the forward pass in {np.dtype(dtype).name}. Scale the features (e.g. "
+        "with StandardScaler), or fit with dtype='float64'."
+    )

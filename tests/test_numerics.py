@@ -1,0 +1,248 @@
+"""Numerical safety: no NaN probabilities, no log(0), divergence is an error.
+
+- predict_proba is finite with rows summing to one for inputs up to 1e30
+  and for saturated logits, in float32 and float64;
+- a forward pass that overflows the dtype is a clear ValueError, never NaN
+  probabilities (the decision: refuse rather than guess);
+- the loss is computed from the logits and stays finite for extreme logits;
+- a diverging run stops at the first non-finite loss with a ValueError that
+  suggests a smaller learning rate, and the estimator is put back exactly as
+  it was before the failing call (warm_start, partial_fit, fresh fit).
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from sknnfs import (
+    Network,
+    NNFSClassifier,
+    NNFSRegressor,
+    SigmoidBinaryCrossentropy,
+    SoftmaxCategoricalCrossentropy,
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((60, 4))
+Y_CLASSES = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+Y_MULTILABEL = np.c_[X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0].astype(int)
+Y_TARGETS = X @ np.array([1.0, 2.0, 3.0, 4.0])
+
+# scikit-learn's check_array sums X as a fast finiteness test; for values
+# near the dtype's limit that sum overflows and NumPy warns from inside it.
+SKLEARN_FAST_PATH_WARNING = r"ignore:invalid value encountered in reduce:RuntimeWarning"
+
+
+def fitted(estimator_class, y, dtype=np.float64, **params):
+    params = {"hidden_layer_sizes": (8, 8), "max_iter": 5, "random_state": 0, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator_class(**params).fit(X.astype(dtype), y)
+
+
+def assert_valid_probabilities(proba, dtype, *, rows_sum_to_one=True):
+    assert proba.dtype == dtype
+    assert np.isfinite(proba).all()
+    assert ((proba >= 0) & (proba <= 1)).all()
+    if rows_sum_to_one:
+        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=4 * np.finfo(dtype).eps)
+
+
+# --------------------------------------------------------------- huge inputs
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("magnitude", (1e10, 1e20, 1e30))
+@pytest.mark.parametrize("activation", ("relu", "tanh", "sigmoid", "linear"))
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+def test_predict_proba_is_finite_for_huge_inputs(dtype, activation, magnitude):
+    huge_X = (X * magnitude).astype(dtype)
+    classifier = fitted(NNFSClassifier, Y_CLASSES, dtype, activation=activation)
+    proba = classifier.predict_proba(huge_X)
+    assert_valid_probabilities(proba, dtype)
+    log_proba = classifier.predict_log_proba(huge_X)
+    assert np.isfinite(log_proba).all() and (log_proba <= 0).all()
+    np.testing.assert_array_equal(
+        classifier.predict(huge_X), classifier.classes_[proba.argmax(axis=1)]
+    )
+    assert np.isfinite(classifier.score(huge_X, Y_CLASSES))
+
+    multilabel = fitted(NNFSClassifier, Y_MULTILABEL, dtype, activation=activation)
+    assert_valid_probabilities(
+        multilabel.predict_proba(huge_X), dtype, rows_sum_to_one=False
+    )
+    assert np.isfinite(multilabel.score(huge_X, Y_MULTILABEL))
+
+    regressor = fitted(NNFSRegressor, Y_TARGETS, dtype, activation=activation)
+    assert np.isfinite(regressor.predict(huge_X)).all()
+
+
+@pytest.mark.filterwarnings("error", SKLEARN_FAST_PATH_WARNING)
+@pytest.mark.parametrize("method", ("predict", "predict_proba", "predict_log_proba"))
+def test_an_overflowing_forward_pass_is_an_error_not_nan(method):
+    # 1e38 is representable in float32 but a weighted sum of a few such
+    # values is not: the hidden layer overflows to inf and inf - inf to NaN.
+    classifier = fitted(NNFSClassifier, Y_CLASSES, np.float32, activation="linear")
+    too_large = (X * 1e38).astype(np.float32)
+    with pytest.raises(ValueError, match=r"overflowed .* for row \d+ of X.*float32"):
+        getattr(classifier, method)(too_large)
+
+
+@pytest.mark.filterwarnings("error")
+def test_an_overflowing_regressor_is_an_error_not_inf():
+    regressor = fitted(NNFSRegressor, Y_TARGETS, hidden_layer_sizes=(8,))
+    regressor.coefs_[0][...] *= 1e300  # a view into the network's parameters
+    with pytest.raises(ValueError, match=r"overflowed.*Scale the features"):
+        regressor.predict(X * 1e100)
+
+
+# --------------------------------------------------------- saturated logits
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+def test_saturated_logits_give_valid_probabilities_and_a_finite_loss(dtype):
+    classifier = fitted(NNFSClassifier, Y_CLASSES, dtype)
+    # Output weights of 1e25: logits of order 1e25, far past softmax saturation.
+    classifier.coefs_[-1][...] *= 1e25
+    X_typed = X.astype(dtype)
+    proba = classifier.predict_proba(X_typed)
+    assert_valid_probabilities(proba, dtype)
+    assert set(np.unique(proba)) <= {0.0, 1.0}  # saturated, yet no NaN
+    log_proba = classifier.predict_log_proba(X_typed)
+    assert np.isfinite(log_proba).all()
+    assert log_proba.min() < -1e20  # log of an underflowed probability, exact
+
+    # The training loss from these logits: finite, never log(0).
+    network = classifier._network
+    y_encoded = np.searchsorted(classifier.classes_, Y_CLASSES)
+    loss = network.compute_gradients(X_typed, y_encoded, training=False)
+    assert np.isfinite(loss) and loss > 1e20
+    assert np.isfinite(network.flat_grads).all()
+    assert np.isfinite(classifier.score(X_typed, Y_CLASSES))
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+def test_fused_losses_are_finite_for_extreme_logits(dtype):
+    logits = np.array([[1e30, -1e30], [-1e30, 1e30]], dtype=dtype)
+    softmax_loss = SoftmaxCategoricalCrossentropy()
+    losses = softmax_loss.forward(logits, np.array([1, 1]))
+    np.testing.assert_allclose(losses, [2e30, 0.0], rtol=1e-6)
+    loss, gradient = softmax_loss.loss_and_gradient(logits.copy(), np.array([1, 1]))
+    assert loss == pytest.approx(1e30, rel=1e-6)
+    np.testing.assert_array_equal(gradient, np.array([[0.5, -0.5], [0.0, 0.0]]))
+
+    sigmoid_loss = SigmoidBinaryCrossentropy()
+    losses = sigmoid_loss.forward(logits, np.array([[0, 1], [0, 1]]))
+    np.testing.assert_allclose(losses, [1e30, 0.0], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- divergence
+DIVERGING = {
+    "optimizer": "sgd",
+    "learning_rate": 1e6,
+    "hidden_layer_sizes": (16,),
+    "batch_size": 20,
+}
+DIVERGENCE_MESSAGE = (
+    r"Training diverged: the loss became (inf|nan) at epoch (\d+)\. "
+    r"Try a smaller learning_rate \(now 1000000\.0\)"
+)
+DIVERGING_DATA = {
+    "classifier": (NNFSClassifier, Y_CLASSES),
+    "regressor": (NNFSRegressor, Y_TARGETS),
+}
+
+
+@pytest.mark.parametrize("kind", DIVERGING_DATA)
+def test_a_diverging_run_stops_at_the_first_non_finite_loss(kind, monkeypatch):
+    estimator_class, y = DIVERGING_DATA[kind]
+    batch_losses = []
+    train_step = Network.train_step
+
+    def recording_train_step(self, *args):
+        batch_losses.append(train_step(self, *args))
+        return batch_losses[-1]
+
+    monkeypatch.setattr(Network, "train_step", recording_train_step)
+    estimator = estimator_class(max_iter=50, random_state=0, **DIVERGING)
+    with pytest.raises(ValueError, match=DIVERGENCE_MESSAGE) as raised:
+        estimator.fit(X, y)
+    # It really diverged: the losses grew by many orders of magnitude up to
+    # the non-finite one, and not a single step was taken after it.
+    assert not np.isfinite(batch_losses[-1])
+    assert np.isfinite(batch_losses[:-1]).all()
+    assert max(batch_losses[:-1]) > 1e30 * batch_losses[0]
+    failed_epoch = int(raised.value.args[0].split("at epoch ")[1].split(".")[0])
+    batches_per_epoch = 3
+    assert (len(batch_losses) - 1) // batches_per_epoch + 1 == failed_epoch
+    # A fresh estimator that fails its first fit stays unfitted.
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+
+
+def test_weights_that_overflow_on_the_last_step_are_caught():
+    # One batch, one epoch: the only loss is computed before the only step,
+    # so it is finite, but that step sends the weights to inf.
+    regressor = NNFSRegressor(
+        optimizer="sgd",
+        learning_rate=1e300,
+        hidden_layer_sizes=(4,),
+        batch_size=60,
+        max_iter=1,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="diverged: the weights overflowed.*epoch 1"):
+        regressor.fit(X, Y_TARGETS * 1e10)
+
+
+def _full_state(estimator):
+    """Everything fitted, bit for bit: the pickle plus explicit fields."""
+    optimizer = estimator._optimizer
+    return {
+        "pickle": pickle.dumps(estimator),
+        "flat_params": estimator._network.flat_params.tobytes(),
+        "optimizer": (
+            type(optimizer).__name__,
+            optimizer.learning_rate,
+            optimizer.iterations,
+            None
+            if optimizer.state is None
+            else [[a.tobytes() for a in arrays] for arrays in optimizer.state],
+        ),
+        "rng": estimator._training_rng.bit_generator.state,
+        "n_iter_": estimator.n_iter_,
+        "t_": estimator.t_,
+        "loss_curve_": list(estimator.loss_curve_),
+        "best_loss_": estimator.best_loss_,
+        "attributes": sorted(estimator.__dict__),
+    }
+
+
+@pytest.mark.parametrize("kind", DIVERGING_DATA)
+def test_a_diverging_warm_start_fit_restores_the_previous_model(kind):
+    estimator_class, y = DIVERGING_DATA[kind]
+    estimator = fitted(estimator_class, y, hidden_layer_sizes=(16,), optimizer="adam")
+    before = _full_state(estimator)
+    predictions = estimator.predict(X)
+    params = estimator.get_params()
+    estimator.set_params(warm_start=True, max_iter=50, **DIVERGING)
+    with pytest.raises(ValueError, match=DIVERGENCE_MESSAGE):
+        estimator.fit(X, y)
+    estimator.set_params(**params)
+    assert _full_state(estimator) == before
+    np.testing.assert_array_equal(estimator.predict(X), predictions)
+
+
+@pytest.mark.parametrize("kind", DIVERGING_DATA)
+def test_a_diverging_partial_fit_restores_the_previous_model(kind):
+    estimator_class, y = DIVERGING_DATA[kind]
+    estimator = estimator_class(random_state=0, **DIVERGING)
+    extra = {"classes": np.unique(y)} if kind == "classifier" else {}
+    states = []
+    with pytest.raises(ValueError, match=DIVERGENCE_MESSAGE):
+        for _ in range(50):
+            estimator.partial_fit(X, y, **extra)
+            states.append(_full_state(estimator))
+    assert len(states) >= 1  # the first calls succeeded: it diverged later
+    assert _full_state(estimator) == states[-1]
+    assert estimator.n_iter_ == len(states)
