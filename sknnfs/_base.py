@@ -30,6 +30,10 @@ from ._optimizers import OPTIMIZERS
 
 __all__ = ["BaseNNFS"]
 
+# Layout of a pickled estimator. Bump it when that layout changes, and teach
+# `BaseNNFS.__setstate__` to convert (or refuse) the older formats.
+PICKLE_FORMAT = 1
+
 
 class BaseNNFS(BaseEstimator):
     """Base class of the sknnfs estimators; not for direct use."""
@@ -534,6 +538,24 @@ class BaseNNFS(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    # ----------------------------------------------------------- persistence
+    def __getstate__(self):
+        # BaseEstimator's state may be the live __dict__: never add to it.
+        return {**super().__getstate__(), "_sknnfs_pickle_format": PICKLE_FORMAT}
+
+    def __setstate__(self, state):
+        state = dict(state)
+        # Pickles from before the format was recorded have format 1's layout.
+        pickle_format = state.pop("_sknnfs_pickle_format", PICKLE_FORMAT)
+        if pickle_format != PICKLE_FORMAT:
+            raise ValueError(
+                f"Cannot load this {type(self).__name__}: it was pickled in "
+                f"sknnfs pickle format {pickle_format!r}, and this version of "
+                f"sknnfs reads only format {PICKLE_FORMAT}. Load it with the "
+                "sknnfs version that saved it, or refit it."
+            )
+        super().__setstate__(state)
 
 
 class _Snapshot:
