@@ -1,0 +1,189 @@
+"""One and two optimizer steps against the book's update rules, written out by hand."""
+
+import numpy as np
+import pytest
+
+from sknnfs import SGD, Adagrad, Adam, RMSprop
+
+LEARNING_RATE, DECAY = 0.5, 0.1
+
+
+def initial_params():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((2, 3)), rng.standard_normal((1, 3))]
+
+
+def gradient_sequence():
+    """Two different gradients per parameter array, for two steps."""
+    rng = np.random.default_rng(1)
+    return [
+        [rng.standard_normal((2, 3)), rng.standard_normal((1, 3))] for _ in range(2)
+    ]
+
+
+def run_steps(optimizer, n_steps):
+    params = initial_params()
+    for grads in gradient_sequence()[:n_steps]:
+        # step() may use the gradients as scratch space: hand it copies.
+        optimizer.step(params, [grad.copy() for grad in grads])
+    return params
+
+
+def decayed(learning_rate, decay, step_index):
+    """The book's ``lr / (1 + decay * iterations)``, iterations counted from 0."""
+    return learning_rate / (1.0 + decay * step_index)
+
+
+def assert_params_equal(actual, expected):
+    for actual_array, expected_array in zip(actual, expected, strict=True):
+        np.testing.assert_allclose(actual_array, expected_array, rtol=1e-12, atol=1e-15)
+
+
+# ----------------------------------------------------------- hand formulas
+def book_sgd(n_steps, learning_rate, decay, momentum):
+    params = initial_params()
+    momentums = [np.zeros_like(p) for p in params]
+    for step_index, grads in enumerate(gradient_sequence()[:n_steps]):
+        current_lr = decayed(learning_rate, decay, step_index)
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            if momentum:
+                updates = momentum * momentums[i] - current_lr * grad
+                momentums[i] = updates
+            else:
+                updates = -current_lr * grad
+            params[i] = param + updates
+    return params
+
+
+def book_adagrad(n_steps, learning_rate, decay, epsilon):
+    params = initial_params()
+    caches = [np.zeros_like(p) for p in params]
+    for step_index, grads in enumerate(gradient_sequence()[:n_steps]):
+        current_lr = decayed(learning_rate, decay, step_index)
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            caches[i] = caches[i] + grad**2
+            params[i] = param - current_lr * grad / (np.sqrt(caches[i]) + epsilon)
+    return params
+
+
+def book_rmsprop(n_steps, learning_rate, decay, epsilon, rho):
+    params = initial_params()
+    caches = [np.zeros_like(p) for p in params]
+    for step_index, grads in enumerate(gradient_sequence()[:n_steps]):
+        current_lr = decayed(learning_rate, decay, step_index)
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            caches[i] = rho * caches[i] + (1 - rho) * grad**2
+            params[i] = param - current_lr * grad / (np.sqrt(caches[i]) + epsilon)
+    return params
+
+
+def book_adam(n_steps, learning_rate, decay, epsilon, beta_1, beta_2):
+    params = initial_params()
+    momentums = [np.zeros_like(p) for p in params]
+    caches = [np.zeros_like(p) for p in params]
+    for step_index, grads in enumerate(gradient_sequence()[:n_steps]):
+        current_lr = decayed(learning_rate, decay, step_index)
+        t = step_index + 1  # the book's "self.iterations + 1"
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            momentums[i] = beta_1 * momentums[i] + (1 - beta_1) * grad
+            caches[i] = beta_2 * caches[i] + (1 - beta_2) * grad**2
+            momentum_corrected = momentums[i] / (1 - beta_1**t)
+            cache_corrected = caches[i] / (1 - beta_2**t)
+            params[i] = param - current_lr * momentum_corrected / (
+                np.sqrt(cache_corrected) + epsilon
+            )
+    return params
+
+
+# ------------------------------------------------------------------ tests
+@pytest.mark.parametrize("n_steps", [1, 2])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("decay", [0.0, DECAY])
+def test_sgd(n_steps, momentum, decay):
+    optimizer = SGD(learning_rate=LEARNING_RATE, decay=decay, momentum=momentum)
+    assert_params_equal(
+        run_steps(optimizer, n_steps), book_sgd(n_steps, LEARNING_RATE, decay, momentum)
+    )
+
+
+@pytest.mark.parametrize("n_steps", [1, 2])
+@pytest.mark.parametrize("decay", [0.0, DECAY])
+def test_adagrad(n_steps, decay):
+    optimizer = Adagrad(learning_rate=LEARNING_RATE, decay=decay, epsilon=1e-3)
+    assert_params_equal(
+        run_steps(optimizer, n_steps),
+        book_adagrad(n_steps, LEARNING_RATE, decay, epsilon=1e-3),
+    )
+
+
+@pytest.mark.parametrize("n_steps", [1, 2])
+@pytest.mark.parametrize("decay", [0.0, DECAY])
+def test_rmsprop(n_steps, decay):
+    optimizer = RMSprop(learning_rate=LEARNING_RATE, decay=decay, epsilon=1e-3, rho=0.8)
+    assert_params_equal(
+        run_steps(optimizer, n_steps),
+        book_rmsprop(n_steps, LEARNING_RATE, decay, epsilon=1e-3, rho=0.8),
+    )
+
+
+@pytest.mark.parametrize("n_steps", [1, 2])
+@pytest.mark.parametrize("decay", [0.0, DECAY])
+def test_adam(n_steps, decay):
+    optimizer = Adam(
+        learning_rate=LEARNING_RATE, decay=decay, epsilon=1e-3, beta_1=0.8, beta_2=0.9
+    )
+    assert_params_equal(
+        run_steps(optimizer, n_steps),
+        book_adam(n_steps, LEARNING_RATE, decay, epsilon=1e-3, beta_1=0.8, beta_2=0.9),
+    )
+
+
+@pytest.mark.parametrize(
+    "optimizer, book_update",
+    [
+        (SGD(), lambda n: book_sgd(n, 1.0, 0.0, 0.0)),
+        (Adagrad(), lambda n: book_adagrad(n, 1.0, 0.0, 1e-7)),
+        (RMSprop(), lambda n: book_rmsprop(n, 0.001, 0.0, 1e-7, 0.9)),
+        (Adam(), lambda n: book_adam(n, 0.001, 0.0, 1e-7, 0.9, 0.999)),
+    ],
+    ids=["sgd", "adagrad", "rmsprop", "adam"],
+)
+def test_defaults_follow_the_book(optimizer, book_update):
+    assert_params_equal(run_steps(optimizer, 2), book_update(2))
+
+
+def test_default_hyperparameters():
+    assert (SGD().learning_rate, SGD().decay, SGD().momentum) == (1.0, 0.0, 0.0)
+    assert (Adagrad().learning_rate, Adagrad().epsilon) == (1.0, 1e-7)
+    rmsprop = RMSprop()
+    assert (rmsprop.learning_rate, rmsprop.rho, rmsprop.epsilon) == (0.001, 0.9, 1e-7)
+    adam = Adam()
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (
+        0.001,
+        0.9,
+        0.999,
+        1e-7,
+    )
+
+
+def test_current_learning_rate_decays_per_step():
+    optimizer = SGD(learning_rate=2.0, decay=0.5)
+    params, grads = [np.zeros(2)], [np.ones(2)]
+    seen = []
+    for _ in range(3):
+        seen.append(optimizer.current_learning_rate)
+        optimizer.step(params, [grad.copy() for grad in grads])
+    assert seen == [2.0, 2.0 / 1.5, 2.0 / 2.0]
+    # Plain SGD moved the parameters by the sum of the decayed rates.
+    np.testing.assert_allclose(params[0], -sum(seen), rtol=1e-15)
+
+
+def test_state_lives_in_the_optimizer_not_on_the_params():
+    params = initial_params()
+    optimizer = Adam()
+    optimizer.step(params, [np.ones_like(p) for p in params])
+    assert optimizer.iterations == 1
+    assert len(optimizer.state) == len(params)
+    first_moment, second_moment = optimizer.state[0]
+    np.testing.assert_allclose(first_moment, 0.1)  # (1 - beta_1) * 1
+    np.testing.assert_allclose(second_moment, 0.001)  # (1 - beta_2) * 1**2
