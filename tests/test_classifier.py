@@ -1,0 +1,569 @@
+"""NNFSClassifier: learning results and the behaviour issue 2 promises."""
+
+import pickle
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from nnfs.datasets import spiral_data
+from sklearn.datasets import load_digits, load_iris, make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.class_weight import compute_class_weight
+
+from sknnfs import NNFSClassifier
+from sknnfs._layers import Dense
+
+# Small, fast settings for tests that only need some training to happen.
+QUICK = dict(
+    hidden_layer_sizes=(8,),
+    learning_rate=0.01,
+    batch_size=16,
+    max_iter=15,
+    random_state=0,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_convergence_warnings_unless_asked():
+    # Short max_iter is deliberate in most tests; the tests about the
+    # warning itself record it with pytest.warns / catch_warnings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=90, centers=3, n_features=4, random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def fitted_quick(X, y, **params):
+    return NNFSClassifier(**{**QUICK, **params}).fit(X, y)
+
+
+def assert_same_coefs(first, second):
+    first_arrays = first.coefs_ + first.intercepts_
+    second_arrays = second.coefs_ + second.intercepts_
+    for a, b in zip(first_arrays, second_arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------- learning
+def test_book_spiral_result():
+    state = np.random.get_state()
+    try:
+        np.random.seed(0)
+        X, y = spiral_data(100, 3)
+    finally:
+        np.random.set_state(state)
+    clf = NNFSClassifier(
+        hidden_layer_sizes=(64,),
+        optimizer="adam",
+        learning_rate=0.05,
+        decay=5e-7,
+        batch_size=300,
+        max_iter=10000,
+        tol=0,
+        n_iter_no_change=np.inf,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 10000
+    accuracy = np.mean(clf.predict(X) == y)
+    assert accuracy >= 0.93, accuracy
+
+
+def test_digits_accuracy():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    clf = NNFSClassifier(random_state=0).fit(scaler.transform(X_train), y_train)
+    accuracy = np.mean(clf.predict(scaler.transform(X_test)) == y_test)
+    assert accuracy >= 0.96, accuracy
+
+
+# ------------------------------------------------------------ predictions
+def test_score_is_negated_log_loss(iris):
+    X, y = iris
+    clf = fitted_quick(X, y)
+    proba = clf.predict_proba(X)
+    assert abs(clf.score(X, y) - (-log_loss(y, proba, labels=clf.classes_))) < 1e-12
+    weights = np.random.default_rng(0).uniform(0, 3, len(y))
+    expected = -log_loss(y, proba, labels=clf.classes_, sample_weight=weights)
+    assert abs(clf.score(X, y, sample_weight=weights) - expected) < 1e-12
+    # On a subset missing a class, labels=classes_ still scores all classes.
+    subset = y != 2
+    expected = -log_loss(y[subset], proba[subset], labels=clf.classes_)
+    assert abs(clf.score(X[subset], y[subset]) - expected) < 1e-12
+
+
+def test_predict_proba_rows_sum_to_one_and_log_proba_matches(iris):
+    X, y = iris
+    clf = fitted_quick(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(y), 3)
+    assert np.all(proba >= 0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+
+
+def test_same_random_state_gives_identical_models(iris):
+    X, y = iris
+    first, second = (
+        fitted_quick(X, y, random_state=3),
+        fitted_quick(X, y, random_state=3),
+    )
+    assert_same_coefs(first, second)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    other = fitted_quick(X, y, random_state=4)
+    assert not np.array_equal(first.coefs_[0], other.coefs_[0])
+
+
+def test_partial_fit_twice_equals_fit_with_two_epochs(iris):
+    X, y = iris
+    params = dict(QUICK, shuffle=False, batch_size=32)
+    incremental = NNFSClassifier(**params)
+    incremental.partial_fit(X, y, classes=np.unique(y))
+    incremental.partial_fit(X, y)
+    full = NNFSClassifier(**{**params, "max_iter": 2}).fit(X, y)
+    assert incremental.n_iter_ == full.n_iter_ == 2
+    assert incremental.t_ == full.t_ == 2 * len(y)
+    assert_same_coefs(incremental, full)
+    assert incremental.loss_curve_ == full.loss_curve_
+
+
+def test_partial_fit_needs_classes_on_first_call(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="classes"):
+        NNFSClassifier(**QUICK).partial_fit(X, y)
+
+
+# ------------------------------------------------------- sklearn ecosystem
+def test_pipeline(iris):
+    X, y = iris
+    pipeline = make_pipeline(StandardScaler(), NNFSClassifier(**QUICK)).fit(X, y)
+    assert pipeline.score(X, y) == pytest.approx(
+        -log_loss(y, pipeline.predict_proba(X)), abs=1e-12
+    )
+    assert np.mean(pipeline.predict(X) == y) > 0.8
+
+
+def test_grid_search_in_parallel(iris):
+    X, y = iris
+    search = GridSearchCV(
+        NNFSClassifier(**QUICK),
+        {"hidden_layer_sizes": [(4,), (8,)], "l2": [0.0, 1e-3]},
+        cv=3,
+        n_jobs=2,
+    ).fit(X, y)
+    assert search.best_params_["hidden_layer_sizes"] in [(4,), (8,)]
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and np.all(scores < 0)  # negated log-loss
+    assert search.best_score_ == scores.max()
+
+
+def test_cross_val_score_in_parallel(iris):
+    X, y = iris
+    clf = NNFSClassifier(**QUICK)
+    negated_log_loss = cross_val_score(clf, X, y, cv=3, n_jobs=2)
+    accuracy = cross_val_score(clf, X, y, cv=3, n_jobs=2, scoring="accuracy")
+    assert negated_log_loss.shape == accuracy.shape == (3,)
+    assert np.all(negated_log_loss < 0)
+    assert np.all((accuracy > 0.6) & (accuracy <= 1))
+
+
+@pytest.mark.parametrize("persistence", ["pickle", "joblib", "joblib_mmap"])
+def test_persistence_round_trip(iris, tmp_path, persistence):
+    X, y = iris
+    clf = fitted_quick(X, y, batch_size=50)
+    if persistence == "pickle":
+        restored = pickle.loads(pickle.dumps(clf))
+    else:
+        path = tmp_path / "model.joblib"
+        joblib.dump(clf, path)
+        restored = joblib.load(
+            path, mmap_mode="r" if persistence == "joblib_mmap" else None
+        )
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+    # Training continues exactly where the original would (optimizer, RNG).
+    clf.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert_same_coefs(restored, clf)
+    assert restored.n_iter_ == clf.n_iter_ == QUICK["max_iter"] + 1
+
+
+# ------------------------------------------------------- training behaviour
+class _RecordingClassifier(NNFSClassifier):
+    """Keeps a copy of the parameters after every epoch."""
+
+    def _on_epoch_end(self, history):
+        self.recorded_params_ = getattr(self, "recorded_params_", [])
+        self.recorded_params_.append(self._network.copy_params())
+
+
+def test_early_stopping_restores_the_best_epoch(blobs):
+    X, y = blobs
+    clf = _RecordingClassifier(
+        hidden_layer_sizes=(16,),
+        learning_rate=0.05,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=5,
+        tol=0,
+        max_iter=500,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.n_iter_ < 500
+    assert len(clf.validation_scores_) == len(clf.loss_curve_) == clf.n_iter_
+    best_epoch = int(np.argmax(clf.validation_scores_))
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # It stopped n_iter_no_change epochs after the last improvement...
+    assert clf.n_iter_ == best_epoch + 1 + 5
+    # ...and holds the weights of the best epoch, not of the last one.
+    np.testing.assert_array_equal(
+        clf._network.flat_params, clf.recorded_params_[best_epoch]
+    )
+    assert not np.array_equal(
+        clf.recorded_params_[-1], clf.recorded_params_[best_epoch]
+    )
+    best = NNFSClassifier(hidden_layer_sizes=(16,), max_iter=1, random_state=0)
+    best.fit(X, y)
+    best._network.set_params(clf.recorded_params_[best_epoch])
+    np.testing.assert_array_equal(clf.predict_proba(X), best.predict_proba(X))
+    assert clf.best_loss_ is None
+
+
+def test_convergence_warning_when_max_iter_is_reached(blobs):
+    X, y = blobs
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        NNFSClassifier(**{**QUICK, "max_iter": 3}).fit(X, y)
+
+
+def test_no_warning_when_it_converges(blobs):
+    X, y = blobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = NNFSClassifier(
+            **{**QUICK, "max_iter": 1000, "tol": 0.5, "n_iter_no_change": 3}
+        ).fit(X, y)
+    assert clf.n_iter_ < 1000
+    # Stopped after n_iter_no_change epochs without an improvement of tol.
+    assert len(clf.loss_curve_) == clf.n_iter_
+
+
+def test_warm_start_continues(blobs):
+    X, y = blobs
+    clf = fitted_quick(X, y, max_iter=5)
+    previous = [coef.copy() for coef in clf.coefs_]
+    cold_start = fitted_quick(X, y, max_iter=1, learning_rate=1e-12).coefs_
+    # A tiny learning rate keeps the weights where the warm start found them.
+    clf.set_params(warm_start=True, max_iter=3, learning_rate=1e-12)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 8
+    assert len(clf.loss_curve_) == 8
+    assert clf.t_ == 8 * len(y)
+    for coef, old, cold in zip(clf.coefs_, previous, cold_start, strict=True):
+        np.testing.assert_allclose(coef, old, atol=1e-9)
+        assert not np.allclose(coef, cold, atol=1e-3)
+    # Without warm_start, fit starts again from the initial weights.
+    clf.set_params(warm_start=False, max_iter=1)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 1
+    for coef, cold in zip(clf.coefs_, cold_start, strict=True):
+        np.testing.assert_allclose(coef, cold, atol=1e-9)
+
+
+FULL_BATCH = dict(QUICK, batch_size=10_000, shuffle=False, max_iter=5)
+
+
+def test_integer_sample_weight_equals_repeated_rows(blobs):
+    X, y = blobs
+    counts = np.random.default_rng(0).integers(0, 4, len(y))
+    weighted = NNFSClassifier(**FULL_BATCH).fit(X, y, sample_weight=counts)
+    repeated = NNFSClassifier(**FULL_BATCH).fit(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
+    for a, b in zip(weighted.coefs_, repeated.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
+
+
+def test_loss_is_the_weighted_mean(blobs):
+    X, y = blobs
+    weights = np.random.default_rng(1).uniform(0.1, 3, len(y))
+    # With a negligible learning rate the first epoch's loss is the loss of
+    # the (unchanged) final weights, which score() computes independently.
+    params = dict(FULL_BATCH, max_iter=1, learning_rate=1e-12)
+    clf = NNFSClassifier(**params).fit(X, y, sample_weight=weights)
+    assert clf.loss_ == pytest.approx(-clf.score(X, y, sample_weight=weights), rel=1e-8)
+    unweighted = NNFSClassifier(**params).fit(X, y)
+    assert unweighted.loss_ == pytest.approx(-unweighted.score(X, y), rel=1e-8)
+    assert clf.loss_ != pytest.approx(unweighted.loss_, rel=1e-3)
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 0.5, 1: 3.0}])
+def test_class_weight_is_a_per_class_sample_weight(class_weight):
+    X, y = make_blobs(n_samples=[50, 20, 10], n_features=3, random_state=1)
+    if class_weight == "balanced":
+        per_class = compute_class_weight("balanced", classes=np.unique(y), y=y)
+    else:
+        per_class = np.array([0.5, 3.0, 1.0])  # missing classes weigh 1
+    by_class = NNFSClassifier(**FULL_BATCH, class_weight=class_weight).fit(X, y)
+    by_sample = NNFSClassifier(**FULL_BATCH).fit(X, y, sample_weight=per_class[y])
+    for a, b in zip(by_class.coefs_, by_sample.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert by_class.loss_curve_ == pytest.approx(by_sample.loss_curve_, rel=1e-12)
+    unweighted = NNFSClassifier(**FULL_BATCH).fit(X, y)
+    assert by_class.loss_curve_[0] != pytest.approx(unweighted.loss_curve_[0], rel=1e-3)
+
+
+def test_fit_leaves_the_callers_arrays_alone(blobs):
+    X, y = blobs
+    X_copy, y_copy = X.copy(), y.copy()
+    weights = np.linspace(0.5, 2, len(y))
+    weights_copy = weights.copy()
+    clf = fitted_quick(X, y)
+    clf.fit(X, y, sample_weight=weights)
+    clf.predict_proba(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+    np.testing.assert_array_equal(weights, weights_copy)
+
+
+EPOCH_LINE = re.compile(
+    r"^Epoch (\d+): loss = (\d+\.\d+)(, validation score = (-?\d+\.\d+))?, "
+    r"(\d+\.\d+) s$"
+)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_prints_one_line_per_epoch(blobs, capsys, early_stopping):
+    X, y = blobs
+    clf = fitted_quick(X, y, max_iter=4, verbose=1, early_stopping=early_stopping)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == clf.n_iter_ == 4
+    for epoch, line in enumerate(lines, start=1):
+        match = EPOCH_LINE.match(line)
+        assert match, line
+        assert int(match[1]) == epoch
+        assert float(match[2]) == pytest.approx(clf.loss_curve_[epoch - 1], abs=1e-6)
+        if early_stopping:
+            assert float(match[4]) == pytest.approx(
+                clf.validation_scores_[epoch - 1], abs=1e-6
+            )
+        else:
+            assert match[3] is None
+
+
+def test_silent_by_default(blobs, capsys):
+    fitted_quick(*blobs)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([0, 1]),
+        np.array([0, 1, 2, 3]),
+        np.array(["cat", "dog", "eel"]),
+        np.array([-3, 7, 100]),
+        np.array([True, False]),
+    ],
+    ids=["binary", "multiclass", "strings", "non_contiguous", "bools"],
+)
+def test_label_types(labels):
+    X, y_index = make_blobs(n_samples=30 * len(labels), centers=len(labels),
+                            n_features=2, cluster_std=0.5, random_state=0)  # fmt: skip
+    y = labels[y_index]
+    clf = fitted_quick(X, y, max_iter=100, learning_rate=0.05)
+    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
+    predictions = clf.predict(X)
+    assert predictions.dtype == y.dtype
+    assert set(predictions) <= set(labels)
+    assert np.mean(predictions == y) >= 0.9
+    assert clf.predict_proba(X).shape == (len(y), len(labels))
+    assert clf.n_outputs_ == len(labels)
+    assert clf.score(X, y) == pytest.approx(
+        -log_loss(y, clf.predict_proba(X), labels=clf.classes_), abs=1e-12
+    )
+
+
+def _forbid_densifying(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+
+    for cls in (sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array):
+        for klass in cls.__mro__:
+            for name in ("toarray", "todense", "__array__"):
+                if name in vars(klass):
+                    monkeypatch.setattr(klass, name, refuse)
+
+
+@pytest.mark.parametrize("sparse_format", [sp.csr_matrix, sp.csc_matrix, sp.csr_array])
+def test_sparse_input_is_never_densified(blobs, sparse_format, monkeypatch):
+    X, y = blobs
+    X = np.where(np.abs(X) < 0.5, 0.0, X)
+    dense = fitted_quick(X, y)
+    X_sparse = sparse_format(X)
+    first_layer_inputs = []
+    original_forward = Dense.forward
+
+    def spying_forward(self, inputs, out=None):
+        first_layer_inputs.append(sp.issparse(inputs) or inputs.shape[1] != X.shape[1])
+        return original_forward(self, inputs, out=out)
+
+    monkeypatch.setattr(Dense, "forward", spying_forward)
+    _forbid_densifying(monkeypatch)
+    sparse = fitted_quick(X_sparse, y)
+    predictions = sparse.predict(X_sparse)
+    proba = sparse.predict_proba(X_sparse)
+    monkeypatch.undo()
+    assert first_layer_inputs and all(first_layer_inputs)
+    np.testing.assert_array_equal(predictions, dense.predict(X))
+    np.testing.assert_allclose(proba, dense.predict_proba(X), rtol=1e-9, atol=1e-12)
+    for a, b in zip(sparse.coefs_, dense.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_dataframe_sets_feature_names(blobs):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = fitted_quick(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    with pytest.warns(UserWarning, match="feature names"):
+        np.testing.assert_array_equal(clf.predict(X), clf.predict(frame))
+    assert not hasattr(fitted_quick(X, y), "feature_names_in_")
+
+
+def test_fitted_attributes_match_mlpclassifier(iris):
+    X, y = iris
+    hidden = (5, 4)
+    clf = fitted_quick(X, y, hidden_layer_sizes=hidden, max_iter=7)
+    reference = MLPClassifier(hidden_layer_sizes=hidden, max_iter=7, random_state=0)
+    reference.fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [c.shape for c in reference.coefs_]
+    assert [b.shape for b in clf.intercepts_] == [
+        b.shape for b in reference.intercepts_
+    ]
+    assert clf.n_layers_ == reference.n_layers_ == 4
+    assert clf.n_outputs_ == reference.n_outputs_ == 3
+    assert clf.out_activation_ == reference.out_activation_ == "softmax"
+    assert clf.n_features_in_ == 4
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.n_iter_ == 7 and isinstance(clf.n_iter_, int)
+    assert clf.t_ == 7 * len(y)
+    assert len(clf.loss_curve_) == 7
+    assert clf.loss_ == clf.loss_curve_[-1]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.validation_scores_ is None
+    assert clf.best_validation_score_ is None
+
+
+def test_empty_hidden_layers_give_softmax_regression(iris):
+    X, y = iris
+    clf = fitted_quick(X, y, hidden_layer_sizes=(), max_iter=50, learning_rate=0.05)
+    assert len(clf.coefs_) == 1 and clf.coefs_[0].shape == (4, 3)
+    assert clf.intercepts_[0].shape == (3,)
+    assert clf.n_layers_ == 2
+    logits = X @ clf.coefs_[0] + clf.intercepts_[0]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-12)
+    assert np.mean(clf.predict(X) == y) > 0.9
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"optimizer": "sgd", "learning_rate": 0.05},
+        {"optimizer": "adagrad", "learning_rate": 0.05},
+        {"optimizer": "rmsprop"},
+        {"optimizer": "adam"},
+        {"activation": "relu"},
+        {"activation": "sigmoid"},
+        {"activation": "tanh"},
+        {"activation": "linear"},
+        {"weight_init": "he"},
+        {"weight_init": "glorot"},
+        {"weight_init": "nnfs"},
+        {"dropout": 0.2, "l1": 1e-4, "l2": 1e-3, "bias_l1": 1e-4, "bias_l2": 1e-3},
+    ],
+    ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_every_option_trains(iris, params):
+    X, y = iris
+    clf = fitted_quick(X, y, max_iter=20, batch_size=32, **params)
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+def test_dtype_none_keeps_float32(blobs):
+    X, y = blobs
+    X32 = X.astype(np.float32)
+    clf = fitted_quick(X32, y)
+    assert all(coef.dtype == np.float32 for coef in clf.coefs_ + clf.intercepts_)
+    assert clf.predict_proba(X32).dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float32
+    forced = fitted_quick(X32, y, dtype="float64")
+    assert all(coef.dtype == np.float64 for coef in forced.coefs_)
+    assert forced.predict_proba(X32).dtype == np.float64
+    assert fitted_quick(X, y).coefs_[0].dtype == np.float64
+    assert fitted_quick(X, y, dtype="float32").coefs_[0].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"activation": "softplus"},
+        {"optimizer": "lbfgs"},
+        {"learning_rate": 0.0},
+        {"learning_rate": -1.0},
+        {"batch_size": 0},
+        {"batch_size": "all"},
+        {"max_iter": 0},
+        {"dropout": 1.0},
+        {"l2": -0.1},
+        {"momentum": 1.5},
+        {"weight_init": "uniform"},
+        {"validation_fraction": 1.0},
+        {"class_weight": "auto"},
+        {"dtype": "float16"},
+        {"n_iter_no_change": 0},
+    ],
+    ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
+)
+def test_invalid_parameters_raise_at_fit(blobs, params):
+    X, y = blobs
+    clf = NNFSClassifier(**params)  # __init__ only stores
+    with pytest.raises(InvalidParameterError):
+        clf.fit(X, y)
+
+
+def test_invalid_hidden_layer_sizes(blobs):
+    X, y = blobs
+    for sizes in [(0,), (10, -1), (2.5,)]:
+        with pytest.raises((ValueError, InvalidParameterError)):
+            NNFSClassifier(hidden_layer_sizes=sizes).fit(X, y)
