@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 
@@ -35,7 +36,7 @@ __all__ = ["BaseNNFS"]
 PICKLE_FORMAT = 1
 
 
-class BaseNNFS(BaseEstimator):
+class BaseNNFS(CallbackSupportMixin, BaseEstimator):
     """Base class of the sknnfs estimators; not for direct use."""
 
     _parameter_constraints: dict = {
@@ -257,6 +258,7 @@ class BaseNNFS(BaseEstimator):
             multi_output=True,
             y_numeric=False,
         )
+        callback_data = (X, y, sample_weight)  # what the user passed, validated
         y_encoded = self._check_targets(
             y, reset=reset, incremental=incremental, classes=classes
         )
@@ -307,6 +309,7 @@ class BaseNNFS(BaseEstimator):
                 sample_weight,
                 max_epochs=1,
                 stopping=False,
+                callback_data=callback_data,
             )
         else:
             self._train(
@@ -319,6 +322,7 @@ class BaseNNFS(BaseEstimator):
                 sample_weight,
                 max_epochs=self.max_iter,
                 stopping=True,
+                callback_data=callback_data,
             )
         return self
 
@@ -403,7 +407,10 @@ class BaseNNFS(BaseEstimator):
         *,
         max_epochs,
         stopping,
+        callback_data=None,
     ):
+        """Run up to ``max_epochs`` epochs; ``callback_data`` is ``(X, y,
+        sample_weight)`` as the user passed them, for scikit-learn's callbacks."""
         early_stopping = stopping and self.early_stopping
         validation = None
         if early_stopping:
@@ -416,11 +423,16 @@ class BaseNNFS(BaseEstimator):
         no_improvement_count = 0
         best_params = None
         converged = False
+        stopped_by_callback = False
 
         # Publish the network now so that hooks and callbacks see it.
         self._network, self._optimizer, self._training_rng = network, optimizer, rng
+        callbacks = EpochCallbacks(
+            self, max_epochs, *(callback_data or (X, y, sample_weight))
+        )
         try:
             for _ in range(max_epochs):
+                callbacks.begin_epoch()
                 epoch_start = time.perf_counter()
                 epoch_loss = self._run_epoch(
                     network, optimizer, rng, X, y, sample_weight, batch_size
@@ -463,12 +475,16 @@ class BaseNNFS(BaseEstimator):
                 if self.verbose:
                     self._print_epoch(history, time.perf_counter() - epoch_start)
                 self._on_epoch_end(history)
+                if callbacks.end_epoch():
+                    stopped_by_callback = True
+                    break
                 if stopping and no_improvement_count >= self.n_iter_no_change:
                     converged = True
                     break
         except KeyboardInterrupt:
             network.set_params(completed_params)
             history.store(self, early_stopping)
+            callbacks.end()
             warnings.warn(
                 f"Training interrupted after {history.n_iter} epochs; the estimator "
                 "keeps the weights of the last completed epoch.",
@@ -478,7 +494,8 @@ class BaseNNFS(BaseEstimator):
             return
         if early_stopping and best_params is not None:
             network.set_params(best_params)
-        if stopping and not converged:
+        callbacks.end()
+        if stopping and not (converged or stopped_by_callback):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
@@ -569,9 +586,19 @@ class _Snapshot:
         self.optimizer = copy.deepcopy(self.attributes.get("_optimizer"))
         self.training_rng = copy.deepcopy(self.attributes.get("_training_rng"))
 
+    # Set by scikit-learn's callback machinery during fit; its teardown, after
+    # the fit, needs them even when the fit failed.
+    CALLBACK_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
     def restore(self, estimator):
+        callback_state = {
+            name: estimator.__dict__[name]
+            for name in self.CALLBACK_ATTRIBUTES
+            if name in estimator.__dict__
+        }
         estimator.__dict__.clear()
         estimator.__dict__.update(self.attributes)
+        estimator.__dict__.update(callback_state)
         if self.params is not None:
             estimator._network.ensure_writeable()
             estimator._network.set_params(self.params)
