@@ -1,0 +1,158 @@
+"""``python -m sknnfs``: the spiral demo."""
+
+import importlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sknnfs._demo import main, run_demo, spiral
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_module(*args, cwd):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "sknnfs", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def table_rows(text):
+    return {
+        line.split()[0]: line.split()[1:]
+        for line in text.splitlines()
+        if line.startswith(("NNFSClassifier ", "MLPClassifier "))
+    }
+
+
+def test_demo_prints_the_table_and_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    output = tmp_path / "demo.png"
+    stream = io.StringIO()
+    results = run_demo(samples=40, hidden=(8,), epochs=15, output=output, stream=stream)
+    text = stream.getvalue()
+    assert "accuracy" in text and "log-loss" in text and "fit seconds" in text
+    rows = table_rows(text)
+    assert set(rows) == {"NNFSClassifier", "MLPClassifier"}
+    for name, row in rows.items():
+        accuracy, loss, seconds, epochs = map(float, row)
+        assert accuracy == pytest.approx(results[name]["accuracy"], abs=5e-4)
+        assert 0 <= accuracy <= 1 and loss > 0 and seconds >= 0
+        assert 1 <= epochs <= 15
+    assert results["plot"] == str(output)
+
+    data = output.read_bytes()
+    assert data.startswith(PNG_SIGNATURE)
+    assert len(data) > 20_000  # a real picture, not an empty canvas
+    image = imread(output)
+    height, width = image.shape[:2]
+    assert width > 800 and height > 300
+    # Not a blank image: many distinct colours (regions, points, curves).
+    assert len(np.unique(image.reshape(-1, image.shape[2]), axis=0)) > 100
+
+
+def test_demo_leaves_numpys_global_random_state_alone(tmp_path):
+    before = np.random.get_state()
+    run_demo(
+        samples=20,
+        hidden=(4,),
+        epochs=2,
+        plot=False,
+        output=tmp_path / "x.png",
+        stream=io.StringIO(),
+    )
+    after = np.random.get_state()
+    assert before[0] == after[0]
+    np.testing.assert_array_equal(before[1], after[1])
+    assert before[2:] == after[2:]
+
+
+def test_spiral_is_reproducible_and_leaves_the_global_state_alone():
+    before = np.random.get_state()[1].copy()
+    X_first, y_first = spiral(30, seed=3)
+    X_again, y_again = spiral(30, seed=3)
+    X_other, _ = spiral(30, seed=4)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+    np.testing.assert_array_equal(X_first, X_again)
+    np.testing.assert_array_equal(y_first, y_again)
+    assert not np.array_equal(X_first, X_other)
+    assert X_first.shape == (90, 2)
+    np.testing.assert_array_equal(np.bincount(y_first), [30, 30, 30])
+
+
+def test_module_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ("--samples", "--hidden", "--epochs", "--output", "--no-plot"):
+        assert option in help_text
+
+
+def test_module_runs_without_plot(tmp_path):
+    # The one real `python -m sknnfs` run (a subprocess costs seconds).
+    completed = run_module(
+        "--samples",
+        "30",
+        "--hidden",
+        "6,4",
+        "--epochs",
+        "5",
+        "--no-plot",
+        cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert set(table_rows(completed.stdout)) == {"NNFSClassifier", "MLPClassifier"}
+    assert list(tmp_path.iterdir()) == []  # --no-plot writes nothing
+
+
+def test_main_writes_the_png_to_output(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    status = main(
+        ["--samples", "30", "--hidden", "6", "--epochs", "5", "--output", "p.png"]
+    )
+    assert status == 0
+    assert "Wrote p.png" in capsys.readouterr().out
+    assert (tmp_path / "p.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--hidden", "64,x"], "--hidden"),
+        (["--hidden", "0"], "--hidden"),
+        (["--epochs", "0"], "positive integer"),
+        (["--samples", "-5"], "positive integer"),
+        (["--learning-rate", "-1"], "positive number"),
+    ],
+)
+def test_main_rejects_bad_options(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_importing_main_does_not_run_the_demo(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    sys.modules.pop("sknnfs.__main__", None)
+    importlib.import_module("sknnfs.__main__")
+    assert capsys.readouterr().out == ""
+    assert list(tmp_path.iterdir()) == []
