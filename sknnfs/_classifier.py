@@ -155,9 +155,9 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
     >>> from sknnfs import NNFSClassifier
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = NNFSClassifier(hidden_layer_sizes=(16,), learning_rate=0.01,
-    ...                      max_iter=300, random_state=0).fit(X, y)
-    >>> clf.predict(X[:3])
-    array([0, 0, 0])
+    ...                      batch_size=16, max_iter=300, random_state=0).fit(X, y)
+    >>> clf.predict(X[[0, 50, 100]])
+    array([0, 1, 2])
     >>> clf.predict_proba(X[:1]).shape
     (1, 3)
     >>> clf.score(X, y) > -0.2   # negated log-loss: greater is better

@@ -48,7 +48,7 @@ best_validation_score_
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
     >>> y = 3 * X[:, 0] + 1
     >>> reg = NNFSRegressor(hidden_layer_sizes=(), learning_rate=0.05,
-    ...                     max_iter=500, random_state=0).fit(X, y)
+    ...                     batch_size=20, max_iter=500, random_state=0).fit(X, y)
     >>> reg.predict([[0.5]]).round(2)
     array([2.5])
     >>> reg.score(X, y) > 0.999
