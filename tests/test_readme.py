@@ -1,0 +1,81 @@
+"""Every ```python block of README.md runs, in order, in a scratch directory.
+
+The ```bash blocks are install and test commands; they are not run here.
+`.ci/run` runs the "Development" ones itself, and the last test below checks
+that the README and `.ci/run` say the same commands.
+"""
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+# A block that imports one of these runs only where it is installed: dask-ml
+# is documented but optional, not among the extras.
+OPTIONAL_MODULES = ("dask_ml",)
+
+
+def blocks(language):
+    return [code for lang, code in BLOCK.findall(README) if lang == language]
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    # The README's blocks use the progress and dask extras (CI installs them).
+    pytest.importorskip("rich")
+    pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "readme"}
+    ran = 0
+    for code in blocks("python"):
+        optional = [name for name in OPTIONAL_MODULES if f"from {name}" in code]
+        if optional and any(_missing(name) for name in optional):
+            continue
+        with warnings.catch_warnings():
+            # The README's small epoch budgets end before convergence.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            exec(compile(code, "README.md", "exec"), namespace)
+        ran += 1
+    assert ran >= 6
+    # Some results, to show the blocks did their work.
+    assert namespace["search"].best_params_
+    assert namespace["proba"].shape == (len(namespace["X_test"]), 10)
+    assert len(namespace["epochs"]) == namespace["clf"].n_iter_
+
+
+def _missing(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return True
+    return False
+
+
+def test_readme_development_commands_are_those_of_ci():
+    development = README.split("## Development", 1)[1]
+    (commands,) = blocks_in(development, "bash")[:1]
+    ci_script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci_lines = {line.strip() for line in ci_script.splitlines()}
+    install_and_test = [
+        line
+        for line in commands.splitlines()
+        if "pip install" in line or "pytest" in line
+    ]
+    assert len(install_and_test) == 2
+    for line in install_and_test:
+        assert line in ci_lines, f"README says {line!r}, .ci/run does not"
+
+
+def blocks_in(text, language):
+    return [code for lang, code in BLOCK.findall(text) if lang == language]
+
+
+def test_first_commands_install_the_plot_extra_and_run_the_demo():
+    first = blocks("bash")[0].splitlines()
+    assert first == ['pip install -e ".[plot]"', "python -m sknnfs"]
