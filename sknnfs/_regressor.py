@@ -21,8 +21,14 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
     ----------
     loss : {'squared_error', 'absolute_error'}, default='squared_error'
         Mean squared error or mean absolute error, averaged over outputs.
+    weight_init : {'he', 'glorot', 'nnfs'}, default='glorot'
+        Initial weights, as in `NNFSClassifier`, but Glorot uniform by default
+        (as `MLPRegressor`): with He's larger initial weights the regressor
+        fitted worse, e.g. 4 of 20 seeds of the book's sine regression stuck
+        at R² 0.73 (0 of 20 with Glorot) and a lower cross-validated R² on
+        ``load_diabetes``.
     hidden_layer_sizes, activation, optimizer, learning_rate, decay, momentum, \
-rho, beta_1, beta_2, epsilon, weight_init, l1, l2, bias_l1, bias_l2, dropout, \
+rho, beta_1, beta_2, epsilon, l1, l2, bias_l1, bias_l2, dropout, \
 batch_size, max_iter, shuffle, tol, n_iter_no_change, early_stopping, \
 validation_fraction, dtype, warm_start, random_state, verbose
         As in `NNFSClassifier`. With ``early_stopping`` the validation score
@@ -73,7 +79,7 @@ best_validation_score_
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-7,
-        weight_init="he",
+        weight_init="glorot",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
