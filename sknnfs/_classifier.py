@@ -285,6 +285,15 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         _check_label_types(y, "y")
         check_classification_targets(y)
         target_type = type_of_target(y, input_name="y")
+        if target_type == "multiclass-multioutput":
+            # Otherwise a 2-D y of several labels per column would be taken
+            # for a label vector and fail deep inside the loss.
+            raise ValueError(
+                "NNFSClassifier does not support multiclass-multioutput targets: "
+                "a 2-D y must be a multilabel indicator matrix of 0/1 values. "
+                "For several multiclass outputs, use "
+                "sklearn.multioutput.MultiOutputClassifier."
+            )
         multilabel = target_type == "multilabel-indicator"
         if reset:
             return self._set_targets(y, multilabel, classes, incremental)
