@@ -35,6 +35,9 @@ __all__ = ["BaseNNFS"]
 # `BaseNNFS.__setstate__` to convert (or refuse) the older formats.
 PICKLE_FORMAT = 1
 
+# Fewest samples early stopping holds out; one more is left to train on.
+MIN_VALIDATION_SAMPLES = 2
+
 
 class BaseNNFS(CallbackSupportMixin, BaseEstimator):
     """Base class of the sknnfs estimators; not for direct use."""
@@ -353,14 +356,17 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             else np.flatnonzero(sample_weight > 0)
         )
         n_candidates = len(candidates)
+        # Two held-out samples at least: R² is undefined on a single one.
         n_validation = min(
-            max(1, int(round(self.validation_fraction * n_samples))),
+            max(
+                MIN_VALIDATION_SAMPLES, int(round(self.validation_fraction * n_samples))
+            ),
             n_candidates - 1,
         )
-        if n_validation < 1:
+        if n_validation < MIN_VALIDATION_SAMPLES:
             raise ValueError(
-                "early_stopping needs at least 2 samples with a positive weight; "
-                f"got {n_candidates} (n_samples={n_samples})"
+                f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
+                f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
             )
         stratify = self._stratify_labels(y_encoded)
         if stratify is not None:

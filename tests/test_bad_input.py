@@ -412,9 +412,9 @@ def test_early_stopping_never_holds_out_only_zero_weight_samples(random_state):
     np.testing.assert_array_equal(classifier.predict(X), np.ones(10))
 
 
-def test_early_stopping_needs_two_positively_weighted_samples():
+def test_early_stopping_needs_three_positively_weighted_samples():
     classifier = make_estimator("classifier", early_stopping=True)
     sample_weight = np.zeros(N_SAMPLES)
-    sample_weight[0] = 1.0
-    with pytest.raises(ValueError, match="at least 2 samples with a positive weight"):
+    sample_weight[:2] = 1.0
+    with pytest.raises(ValueError, match="at least 3 samples with a positive weight"):
         classifier.fit(X_GOOD, Y_CLASSES, sample_weight=sample_weight)

@@ -13,7 +13,7 @@ import pytest
 from nnfs.datasets import sine_data
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_val_score
 from sklearn.neural_network import MLPRegressor
@@ -191,6 +191,26 @@ def test_early_stopping_scores_r2_on_the_validation_split(monkeypatch):
     )
     assert 0 < best < 1
     assert regressor.best_loss_ is None
+
+
+def test_early_stopping_on_tiny_data_holds_out_two_samples():
+    # 10% of 10 samples is one sample, on which R² is undefined (nan): a nan
+    # score would never count as progress, so early stopping would never work.
+    X, y = regression_data(n_samples=10)
+    regressor = NNFSRegressor(
+        hidden_layer_sizes=(4,), early_stopping=True, max_iter=5, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UndefinedMetricWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor.fit(X, y)
+    assert np.all(np.isfinite(regressor.validation_scores_))
+
+
+def test_early_stopping_needs_three_samples():
+    X, y = regression_data(n_samples=2)
+    with pytest.raises(ValueError, match="at least 3 samples.*n_samples=2"):
+        NNFSRegressor(early_stopping=True).fit(X, y)
 
 
 # ----------------------------------- partial_fit, warm_start, sample_weight
