@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._batching import minibatches
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._network import Network
 from ._optimizers import OPTIMIZERS
@@ -512,22 +513,17 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
     def _run_epoch(self, network, optimizer, rng, X, y, sample_weight, batch_size):
         """One pass over the data in minibatches; returns the mean batch loss."""
         n_samples = X.shape[0]
-        if self.shuffle:
-            order = rng.permutation(n_samples)
-            # One gather per epoch into contiguous memory; batches are views.
-            X, y = X[order], y[order]
-            if sample_weight is not None:
-                sample_weight = sample_weight[order]
+        order = rng.permutation(n_samples) if self.shuffle else None
         total_loss = 0.0
-        for start in range(0, n_samples, batch_size):
-            batch = slice(start, start + batch_size)
-            batch_weight = None if sample_weight is None else sample_weight[batch]
+        for X_batch, y_batch, weight_batch in minibatches(
+            X, y, sample_weight, batch_size, order
+        ):
             batch_loss = network.train_step(
-                X[batch], y[batch], batch_weight, optimizer, rng
+                X_batch, y_batch, weight_batch, optimizer, rng
             )
             if not math.isfinite(batch_loss):
                 return batch_loss
-            total_loss += batch_loss * (min(start + batch_size, n_samples) - start)
+            total_loss += batch_loss * X_batch.shape[0]
         return total_loss / n_samples
 
     def _on_epoch_end(self, history):

@@ -190,9 +190,11 @@ class Network:
         outputs : ndarray of shape (n_samples, n_outputs)
         """
         n_samples = X.shape[0]
-        outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
         output_function = output_function or self.loss.predict
         chunk_rows = max(1, PREDICT_CHUNK_VALUES // max(self.layer_sizes[1:]))
+        if n_samples <= chunk_rows:  # one chunk: skip the copy into `outputs`
+            return output_function(self.forward(X))
+        outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
         for start in range(0, n_samples, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n_samples))
             # An overflow in a hidden layer is harmless when a tanh or sigmoid
@@ -220,6 +222,8 @@ class Network:
                 "deltas": [np.empty((n_samples, w), self.dtype) for w in widths[:-1]],
             }
         buffers = self._buffers
+        if n_samples == buffers["rows"]:  # every full batch: no slicing needed
+            return buffers["outputs"], buffers["dropped"], buffers["deltas"]
 
         def rows(array):
             return None if array is None else array[:n_samples]

@@ -1,0 +1,508 @@
+"""NNFSClassifier against scikit-learn's MLPClassifier, side by side.
+
+Both estimators run in this process, one after the other, on the same data,
+with the same architecture, optimizer (Adam, same learning rate, betas and
+epsilon), batch size and number of epochs. ``tol=0`` and a huge
+``n_iter_no_change`` make both run every epoch; L2 is 0 on both (``alpha=0``).
+
+Each configuration prints one row of a Markdown table:
+
+- fit seconds of both and their ratio (ours / MLP), the best of a few
+  interleaved repeats (the machine is shared and noisy: the ratio is what
+  counts);
+- our training GFLOP/s (see `training_flops`) and its fraction of the GEMM
+  peak measured at the start (a square ``a @ b`` in float32 and float64);
+- predict_proba seconds of both on the held-out rows, and their ratio;
+- peak extra memory of each fit (tracemalloc, in a separate one-epoch fit:
+  tracemalloc slows allocation, so timed fits never run under it);
+- held-out accuracy and log-loss of both.
+
+Run (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set on a machine, pin
+OpenBLAS to slower kernels; unset them for this command alone)::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_vs_mlp.py
+
+Options: ``--quick`` (tiny sizes, a smoke test), ``--config NAME`` (repeatable),
+``--repeats N``, ``--json PATH``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import tracemalloc
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+from sknnfs import NNFSClassifier
+
+LEARNING_RATE = 1e-3
+ADAM_EPSILON = 1e-8  # MLPClassifier's default; ours is set to match
+NEVER_STOP = 10**9  # n_iter_no_change: with tol=0 both run every epoch
+
+
+@dataclass
+class Configuration:
+    name: str
+    X_train: object
+    y_train: np.ndarray
+    X_test: object
+    y_test: np.ndarray
+    hidden: tuple
+    batch_size: int
+    epochs: int
+    dtypes: tuple
+    repeats: int
+    notes: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- data sets
+def _digits(quick):
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    if quick:
+        X, y = X[:400], y[:400]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    return Configuration(
+        "digits",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        hidden=(100,),
+        batch_size=200,
+        epochs=3 if quick else 100,
+        dtypes=("float64", "float32"),
+        repeats=1 if quick else 5,
+    )
+
+
+def _synthetic(quick):
+    if quick:
+        n_samples, n_features, n_informative, n_test = 1200, 40, 10, 200
+    else:
+        n_samples, n_features, n_informative, n_test = 70_000, 784, 100, 10_000
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=n_informative,
+        n_classes=10,
+        random_state=0,
+    )
+    return X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:]
+
+
+def _synth60k(quick):
+    X_train, y_train, X_test, y_test = _synthetic(quick)
+    return Configuration(
+        "synth60k",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        hidden=(16, 8) if quick else (256, 128),
+        batch_size=128,
+        epochs=1 if quick else 3,
+        dtypes=("float32", "float64"),
+        repeats=1 if quick else 3,
+    )
+
+
+def _wide(quick):
+    X_train, y_train, X_test, y_test = _synthetic(quick)
+    return Configuration(
+        "wide",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        hidden=(32, 32) if quick else (1024, 1024),
+        batch_size=256,
+        epochs=1,
+        dtypes=("float32",),
+        repeats=1 if quick else 3,
+    )
+
+
+def _spiral(quick):
+    from nnfs.datasets import spiral_data
+
+    # nnfs draws from NumPy's global generator: seed it here, in the benchmark
+    # only (the library itself never touches the global state).
+    np.random.seed(0)
+    X, y = spiral_data(100 if quick else 1000, 3)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    return Configuration(
+        "spiral",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        hidden=(64, 64),
+        batch_size=128,
+        epochs=2 if quick else 50,
+        dtypes=("float64", "float32"),
+        repeats=1 if quick else 5,
+    )
+
+
+def _sparse(quick):
+    size = 600 if quick else 20_000
+    X = sp.random(size, size, density=0.005, format="csr", random_state=0)
+    # Classes from a random linear rule, so that there is something to learn.
+    rule = np.random.default_rng(0).standard_normal((size, 5))
+    y = np.asarray(X @ rule).argmax(axis=1)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    return Configuration(
+        "sparse",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+        hidden=(128,),
+        batch_size=256,
+        epochs=3,
+        dtypes=("float64", "float32"),
+        repeats=1 if quick else 3,
+        notes={"dense_copy_bytes": size * size * 8},
+    )
+
+
+CONFIGURATIONS = {
+    "digits": _digits,
+    "synth60k": _synth60k,
+    "wide": _wide,
+    "spiral": _spiral,
+    "sparse": _sparse,
+}
+
+
+# ------------------------------------------------------------------ counting
+def training_flops(layer_sizes, n_samples, n_epochs, input_density=1.0):
+    """Floating-point operations in the matrix products of a training run.
+
+    A product of an (m, k) and a (k, n) matrix counts ``2 * m * k * n``
+    operations (a multiply and an add per term). For each training sample
+    and each layer with ``n_in`` inputs and ``n_out`` outputs, one step does
+
+    - forward: ``outputs = inputs @ weights``, ``2 * n_in * n_out``;
+    - backward, weight gradient: ``inputs.T @ delta``, ``2 * n_in * n_out``;
+    - backward, input gradient: ``delta @ weights.T``, ``2 * n_in * n_out``,
+      for every layer but the first (nothing needs the gradient with
+      respect to the data, so it is never computed).
+
+    With sparse input only the stored entries are multiplied: the first
+    layer's two products are scaled by ``input_density``, the fraction of
+    non-zero inputs. Elementwise work (biases, activations, loss, optimizer)
+    is not counted: it is the overhead this figure is meant to expose.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``(n_features, hidden_1, ..., n_outputs)``.
+    n_samples : int
+        Training rows per epoch.
+    n_epochs : int
+    input_density : float, default=1.0
+
+    Returns
+    -------
+    flops : float
+    """
+    per_sample = 0.0
+    for index, (n_in, n_out) in enumerate(
+        zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
+    ):
+        if index == 0:
+            per_sample += 2 * 2 * n_in * n_out * input_density
+        else:
+            per_sample += 3 * 2 * n_in * n_out
+    return per_sample * n_samples * n_epochs
+
+
+def gemm_peak(dtype, size, repeats):
+    """Best GFLOP/s of a square ``a @ b`` of the given size and dtype."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)  # warm up the threads and the caches
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+# ------------------------------------------------------------------- running
+def make_estimators(config, dtype, epochs=None, weight_init="he"):
+    epochs = config.epochs if epochs is None else epochs
+    common = dict(
+        hidden_layer_sizes=config.hidden,
+        batch_size=config.batch_size,
+        max_iter=epochs,
+        tol=0.0,
+        n_iter_no_change=NEVER_STOP,
+        shuffle=True,
+        random_state=0,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=ADAM_EPSILON,
+    )
+    ours = NNFSClassifier(
+        optimizer="adam",
+        learning_rate=LEARNING_RATE,
+        l2=0.0,
+        weight_init=weight_init,
+        dtype=dtype,
+        **common,
+    )
+    mlp = MLPClassifier(
+        solver="adam", learning_rate_init=LEARNING_RATE, alpha=0.0, **common
+    )
+    return {"ours": ours, "mlp": mlp}
+
+
+def fit_quietly(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+def peak_fit_memory(estimator, X, y):
+    """Peak bytes allocated beyond what existed before the fit (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        fit_quietly(estimator, X, y)
+        return tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+
+
+def time_call(function, min_seconds=0.05, repeats=5):
+    """Best seconds per call, each measurement looping for ``min_seconds``."""
+    function()  # warm-up
+    best = np.inf
+    for _ in range(repeats):
+        calls, start = 0, time.perf_counter()
+        while True:
+            function()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = min(best, elapsed / calls)
+    return best
+
+
+def run_configuration(config, dtype, peaks, repeats, quick, weight_init="he"):
+    X_train, X_test = config.X_train, config.X_test
+    X_train = X_train.astype(dtype)
+    X_test = X_test.astype(dtype)
+    y_train, y_test = config.y_train, config.y_test
+
+    # Timed fits, interleaved so that a slow spell of the machine hits both.
+    fit_seconds = {"ours": np.inf, "mlp": np.inf}
+    fitted = {}
+    for _ in range(repeats):
+        for name, estimator in make_estimators(
+            config, dtype, weight_init=weight_init
+        ).items():
+            start = time.perf_counter()
+            fit_quietly(estimator, X_train, y_train)
+            fit_seconds[name] = min(fit_seconds[name], time.perf_counter() - start)
+            fitted[name] = estimator
+
+    memory = {
+        name: peak_fit_memory(estimator, X_train, y_train)
+        for name, estimator in make_estimators(
+            config, dtype, epochs=1, weight_init=weight_init
+        ).items()
+    }
+    predict_seconds = {
+        name: time_call(
+            lambda estimator=estimator: estimator.predict_proba(X_test),
+            min_seconds=0.002 if quick else 0.2,
+            repeats=1 if quick else 5,
+        )
+        for name, estimator in fitted.items()
+    }
+    accuracy, logloss = {}, {}
+    for name, estimator in fitted.items():
+        proba = estimator.predict_proba(X_test)
+        accuracy[name] = accuracy_score(
+            y_test, estimator.classes_[np.argmax(proba, axis=1)]
+        )
+        logloss[name] = log_loss(y_test, proba, labels=estimator.classes_)
+
+    n_train, n_features = X_train.shape
+    density = X_train.nnz / (n_train * n_features) if sp.issparse(X_train) else 1.0
+    layer_sizes = (n_features, *config.hidden, len(np.unique(y_train)))
+    flops = training_flops(layer_sizes, n_train, config.epochs, density)
+    gflops = flops / fit_seconds["ours"] / 1e9
+    return {
+        "config": config.name,
+        "dtype": dtype,
+        "weight_init": weight_init,
+        "n_train": n_train,
+        "layer_sizes": list(layer_sizes),
+        "batch_size": config.batch_size,
+        "epochs": config.epochs,
+        "fit_s_ours": fit_seconds["ours"],
+        "fit_s_mlp": fit_seconds["mlp"],
+        "fit_ratio": fit_seconds["ours"] / fit_seconds["mlp"],
+        "gflops_ours": gflops,
+        "gflops_mlp": flops / fit_seconds["mlp"] / 1e9,
+        "peak_fraction": gflops / peaks[dtype],
+        "predict_s_ours": predict_seconds["ours"],
+        "predict_s_mlp": predict_seconds["mlp"],
+        "predict_ratio": predict_seconds["ours"] / predict_seconds["mlp"],
+        "fit_peak_mb_ours": memory["ours"] / 1e6,
+        "fit_peak_mb_mlp": memory["mlp"] / 1e6,
+        "accuracy_ours": accuracy["ours"],
+        "accuracy_mlp": accuracy["mlp"],
+        "log_loss_ours": logloss["ours"],
+        "log_loss_mlp": logloss["mlp"],
+        **config.notes,
+    }
+
+
+HEADER = (
+    "| config | dtype | fit s ours | fit s MLP | fit ratio | GFLOP/s ours "
+    "| % GEMM peak | predict ms ours | predict ms MLP | predict ratio "
+    "| fit MB ours | fit MB MLP | accuracy ours | accuracy MLP "
+    "| log-loss ours | log-loss MLP |"
+)
+
+
+def format_row(row):
+    cells = [
+        row["config"],
+        row["dtype"],
+        f"{row['fit_s_ours']:.3f}",
+        f"{row['fit_s_mlp']:.3f}",
+        f"{row['fit_ratio']:.2f}",
+        f"{row['gflops_ours']:.1f}",
+        f"{100 * row['peak_fraction']:.0f} %",
+        f"{1e3 * row['predict_s_ours']:.2f}",
+        f"{1e3 * row['predict_s_mlp']:.2f}",
+        f"{row['predict_ratio']:.2f}",
+        f"{row['fit_peak_mb_ours']:.1f}",
+        f"{row['fit_peak_mb_mlp']:.1f}",
+        f"{100 * row['accuracy_ours']:.2f} %",
+        f"{100 * row['accuracy_mlp']:.2f} %",
+        f"{row['log_loss_ours']:.4f}",
+        f"{row['log_loss_mlp']:.4f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def blas_description():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    return "; ".join(
+        f"{info.get('internal_api')} {info.get('version')} "
+        f"{info.get('architecture', '?')} kernel, {info.get('num_threads')} threads"
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument(
+        "--config",
+        action="append",
+        choices=sorted(CONFIGURATIONS),
+        help="run only this configuration (repeatable)",
+    )
+    parser.add_argument(
+        "--dtype", action="append", choices=["float32", "float64"], help="only these"
+    )
+    parser.add_argument("--repeats", type=int, help="timed fits per estimator")
+    parser.add_argument(
+        "--weight-init",
+        choices=["he", "glorot"],
+        default="he",
+        help="our initial weights (default: ours, 'he'; MLPClassifier uses 'glorot')",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+
+    size, gemm_repeats = (256, 2) if args.quick else (2048, 7)
+    peaks = {
+        dtype: gemm_peak(dtype, size, gemm_repeats) for dtype in ("float32", "float64")
+    }
+    print(
+        f"Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"scikit-learn {sklearn.__version__}; BLAS: {blas_description()}"
+    )
+    openblas_env = {
+        name: os.environ[name]
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")
+        if name in os.environ
+    }
+    print(f"OpenBLAS environment: {openblas_env or 'none set'}")
+    print(
+        f"GEMM peak ({size}x{size} a @ b, best of {gemm_repeats}): "
+        f"float32 {peaks['float32']:.1f} GFLOP/s, "
+        f"float64 {peaks['float64']:.1f} GFLOP/s"
+    )
+    print()
+    print(HEADER)
+    print("|" + "---|" * (HEADER.count("|") - 1))
+    rows = []
+    for name in args.config or CONFIGURATIONS:
+        config = CONFIGURATIONS[name](args.quick)
+        # --quick is a smoke test: one dtype per configuration is enough.
+        dtypes = config.dtypes[:1] if args.quick else config.dtypes
+        for dtype in dtypes:
+            if args.dtype and dtype not in args.dtype:
+                continue
+            repeats = args.repeats or config.repeats
+            row = run_configuration(
+                config, dtype, peaks, repeats, args.quick, args.weight_init
+            )
+            rows.append(row)
+            print(format_row(row), flush=True)
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(
+                {
+                    "gemm_peak_gflops": peaks,
+                    "blas": blas_description(),
+                    "openblas_environment": openblas_env,
+                    "quick": args.quick,
+                    "rows": rows,
+                },
+                file,
+                indent=2,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
