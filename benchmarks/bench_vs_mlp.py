@@ -22,8 +22,10 @@ OpenBLAS to slower kernels; unset them for this command alone)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_vs_mlp.py
 
-Options: ``--quick`` (tiny sizes, a smoke test), ``--config NAME`` (repeatable),
-``--repeats N``, ``--json PATH``.
+Options: ``--quick`` (tiny sizes, a smoke test), ``--config NAME`` and
+``--dtype NAME`` (filters, repeatable), ``--repeats N``, ``--json PATH``,
+``--blas-threads N`` (threadpoolctl limit for the whole run), ``--weight-init
+glorot`` (ours with MLPClassifier's initial weight distribution).
 """
 
 import argparse
@@ -450,7 +452,21 @@ def main(argv=None):
         help="our initial weights (default: ours, 'he'; MLPClassifier uses 'glorot')",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="limit BLAS to this many threads for the whole run (threadpoolctl)",
+    )
     args = parser.parse_args(argv)
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=args.blas_threads, user_api="blas"):
+            return run(args)
+    return run(args)
+
+
+def run(args):
 
     size, gemm_repeats = (256, 2) if args.quick else (2048, 7)
     peaks = {
@@ -466,6 +482,7 @@ def main(argv=None):
         if name in os.environ
     }
     print(f"OpenBLAS environment: {openblas_env or 'none set'}")
+    print(f"Our weight_init: {args.weight_init!r} (MLPClassifier: Glorot uniform)")
     print(
         f"GEMM peak ({size}x{size} a @ b, best of {gemm_repeats}): "
         f"float32 {peaks['float32']:.1f} GFLOP/s, "

@@ -51,7 +51,11 @@ class ReLU:
         cache : ndarray
             The outputs, which is all ``backward`` needs.
         """
-        outputs = np.maximum(inputs, 0, out=out)
+        # A row of zeros rather than the scalar 0: NumPy's maximum has no SIMD
+        # loop for a scalar operand and runs about 3x slower with one.
+        inputs = np.asarray(inputs)
+        zeros = np.zeros(inputs.shape[-1:], dtype=inputs.dtype)
+        outputs = np.maximum(inputs, zeros, out=out)
         return outputs, outputs
 
     def backward(self, doutputs, cache, out=None):
@@ -199,9 +203,22 @@ class Softmax:
         return out
 
 
+def row_max(values):
+    """``values.max(axis=-1, keepdims=True)``, faster for a few columns.
+
+    NumPy reduces a short last axis one row at a time; for a 2-d array it is
+    several times faster to reduce a transposed copy along its first axis,
+    which runs over all rows at once (the maximum is exact either way).
+    """
+    values = np.asarray(values)
+    if values.ndim != 2:
+        return values.max(axis=-1, keepdims=True)
+    return np.ascontiguousarray(values.T).max(axis=0)[:, np.newaxis]
+
+
 def softmax(logits, out=None):
     """Row-wise softmax of ``logits`` of shape (n_samples, n_classes)."""
-    out = np.subtract(logits, logits.max(axis=-1, keepdims=True), out=out)
+    out = np.subtract(logits, row_max(logits), out=out)
     np.exp(out, out=out)
     out /= out.sum(axis=-1, keepdims=True)
     return out
@@ -209,7 +226,7 @@ def softmax(logits, out=None):
 
 def log_softmax(logits):
     """Row-wise log-softmax by log-sum-exp: finite for any finite logits."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
+    shifted = logits - row_max(logits)
     shifted -= np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return shifted
 

@@ -22,7 +22,7 @@ This module imports only NumPy.
 
 import numpy as np
 
-from ._activations import log_softmax, sigmoid, softmax
+from ._activations import log_softmax, row_max, sigmoid, softmax
 
 __all__ = [
     "CategoricalCrossentropy",
@@ -154,7 +154,7 @@ class SoftmaxCategoricalCrossentropy(_Loss):
         """
         y_true = np.asarray(y_true)
         n_samples = y_pred.shape[0]
-        shifted = np.subtract(y_pred, y_pred.max(axis=1, keepdims=True), out=out)
+        shifted = np.subtract(y_pred, row_max(y_pred), out=out)
         if y_true.ndim == 1:
             true_logits = shifted[np.arange(n_samples), y_true]
         else:
