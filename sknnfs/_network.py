@@ -192,9 +192,10 @@ class Network:
         n_samples = X.shape[0]
         output_function = output_function or self.loss.predict
         chunk_rows = max(1, PREDICT_CHUNK_VALUES // max(self.layer_sizes[1:]))
-        if n_samples <= chunk_rows:  # one chunk: skip the copy into `outputs`
-            return output_function(self.forward(X))
-        outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
+        # With a single chunk its outputs are returned as they are, not copied.
+        outputs = None
+        if n_samples > chunk_rows:
+            outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
         for start in range(0, n_samples, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n_samples))
             # An overflow in a hidden layer is harmless when a tanh or sigmoid
@@ -203,6 +204,8 @@ class Network:
             with np.errstate(over="ignore", invalid="ignore"):
                 logits = self.forward(X[rows])
             _check_finite_logits(logits, X[rows], start, self.dtype)
+            if outputs is None:
+                return output_function(logits)
             outputs[rows] = output_function(logits)
         return outputs
 
