@@ -198,12 +198,14 @@ class Network:
             outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
         for start in range(0, n_samples, chunk_rows):
             rows = slice(start, min(start + chunk_rows, n_samples))
+            # Slicing copies a sparse matrix: a single chunk uses X itself.
+            X_chunk = X if outputs is None else X[rows]
             # An overflow in a hidden layer is harmless when a tanh or sigmoid
             # saturates it (tanh(inf) is exactly 1); it only matters if it
             # reaches the logits, which are checked instead.
             with np.errstate(over="ignore", invalid="ignore"):
-                logits = self.forward(X[rows])
-            _check_finite_logits(logits, X[rows], start, self.dtype)
+                logits = self.forward(X_chunk)
+            _check_finite_logits(logits, X_chunk, start, self.dtype)
             if outputs is None:
                 return output_function(logits)
             outputs[rows] = output_function(logits)
@@ -319,9 +321,9 @@ def _check_finite_logits(logits, X, first_row, dtype):
     Softmax of an infinite logit is NaN, and a NaN logit has no meaning: the
     inputs are too large for the network in ``dtype``.
     """
-    finite_rows = np.isfinite(logits).all(axis=1)
-    if finite_rows.all():
+    if np.isfinite(logits).all():  # one fast pass in the common case
         return
+    finite_rows = np.isfinite(logits).all(axis=1)
     bad_row = int(np.flatnonzero(~finite_rows)[0])
     row_values = X[bad_row].toarray() if hasattr(X, "toarray") else X[bad_row]
     raise ValueError(
