@@ -302,32 +302,19 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             optimizer = self._make_optimizer()
         optimizer.ensure_writeable()
 
-        if incremental:
-            self._train(
-                network,
-                optimizer,
-                training_rng,
-                history,
-                X,
-                y_encoded,
-                sample_weight,
-                max_epochs=1,
-                stopping=False,
-                callback_data=callback_data,
-            )
-        else:
-            self._train(
-                network,
-                optimizer,
-                training_rng,
-                history,
-                X,
-                y_encoded,
-                sample_weight,
-                max_epochs=self.max_iter,
-                stopping=True,
-                callback_data=callback_data,
-            )
+        # partial_fit is one epoch with no stopping rule; fit runs up to max_iter.
+        self._train(
+            network,
+            optimizer,
+            training_rng,
+            history,
+            X,
+            y_encoded,
+            sample_weight,
+            max_epochs=1 if incremental else self.max_iter,
+            stopping=not incremental,
+            callback_data=callback_data,
+        )
         return self
 
     def _make_optimizer(self):
