@@ -157,12 +157,16 @@ class Adam(_Optimizer):
     ``w -= lr_t * m_hat / (sqrt(v_hat) + epsilon)`` with
     ``m_hat = m / (1 - b1**t)`` and ``v_hat = v / (1 - b2**t)``.
 
-    The update is computed as ``lr_t * sqrt(c2) / c1 * m / (sqrt(v) + epsilon *
-    sqrt(c2))`` (``c1 = 1 - b1**t``, ``c2 = 1 - b2**t``), which is the same
-    number with two fewer passes over the parameters. A step makes twelve
-    elementwise passes over the parameters and allocates nothing: on a
-    network's first layer each pass costs about as much as a small matrix
-    product, so this is where training time goes after the products.
+    The state holds the moments scaled, ``M = m / (1 - b1)`` and
+    ``V = v / (1 - b2)``, which update as ``M = b1 M + g`` and
+    ``V = b2 V + g**2`` (no pass to scale ``g``). With ``c1 = 1 - b1**t``,
+    ``c2 = 1 - b2**t`` and ``k = sqrt(c2 / (1 - b2))``, the book's step is then
+    ``lr_t * (1 - b1) / c1 * k * M / (sqrt(V) + epsilon * k)``: the same
+    number up to rounding. A step makes ten elementwise passes over the
+    parameters and allocates nothing: on a network's first layer each pass
+    costs about as much as a small matrix product, so this is where training
+    time goes after the products. `first_moments` and `second_moments` give
+    the book's ``m`` and ``v``.
 
     Parameters
     ----------
@@ -180,31 +184,50 @@ class Adam(_Optimizer):
         self.epsilon = epsilon
         self.beta_1 = beta_1
         self.beta_2 = beta_2
+        self._scaled_moments = True  # absent from pickles of the book's m and v
+
+    @property
+    def first_moments(self):
+        """list of ndarray: the book's ``m`` for each parameter array (copies)."""
+        return [scaled * (1 - self.beta_1) for scaled, _ in self.state or ()]
+
+    @property
+    def second_moments(self):
+        """list of ndarray: the book's ``v`` for each parameter array (copies)."""
+        return [scaled * (1 - self.beta_2) for _, scaled in self.state or ()]
+
+    def __setstate__(self, state):
+        # Pickles from before the scaled moments hold the book's m and v.
+        if "_scaled_moments" not in state and state.get("state") is not None:
+            state = dict(state)
+            state["state"] = [
+                (first / (1 - state["beta_1"]), second / (1 - state["beta_2"]))
+                for first, second in state["state"]
+            ]
+        self.__dict__.update(state)
+        self._scaled_moments = True
 
     def _new_state(self, param):
         return (np.zeros_like(param), np.zeros_like(param))
 
     def _update(self, param, grad, state, learning_rate):
-        first_moment, second_moment = state
+        scaled_first, scaled_second = state
         scalar = param.dtype.type
         t = self.iterations
-        bias_correction_1 = 1.0 - self.beta_1**t
-        bias_correction_2_sqrt = math.sqrt(1.0 - self.beta_2**t)
-        # m = b1 m + (1 - b1) g, with g scaled in place (g is scratch from here on).
-        grad *= scalar(1 - self.beta_1)
-        first_moment *= scalar(self.beta_1)
-        first_moment += grad
-        # v = b2 v + (1 - b2) g**2, from the square of the scaled g.
+        # M = b1 M + g, then V = b2 V + g**2 (g is scratch from here on).
+        scaled_first *= scalar(self.beta_1)
+        scaled_first += grad
         np.multiply(grad, grad, out=grad)
-        grad *= scalar((1 - self.beta_2) / (1 - self.beta_1) ** 2)
-        second_moment *= scalar(self.beta_2)
-        second_moment += grad
-        step_size = learning_rate * bias_correction_2_sqrt / bias_correction_1
+        scaled_second *= scalar(self.beta_2)
+        scaled_second += grad
+        # m_hat = (1 - b1) M / c1 and sqrt(v_hat) = sqrt(V) / k.
+        k = math.sqrt((1.0 - self.beta_2**t) / (1.0 - self.beta_2))
+        step_size = learning_rate * (1.0 - self.beta_1) / (1.0 - self.beta_1**t) * k
         _apply_scaled_step(
             param,
-            first_moment,
-            second_moment,
-            self.epsilon * bias_correction_2_sqrt,
+            scaled_first,
+            scaled_second,
+            self.epsilon * k,
             step_size,
             scratch=grad,
         )

@@ -184,6 +184,39 @@ def test_state_lives_in_the_optimizer_not_on_the_params():
     optimizer.step(params, [np.ones_like(p) for p in params])
     assert optimizer.iterations == 1
     assert len(optimizer.state) == len(params)
-    first_moment, second_moment = optimizer.state[0]
-    np.testing.assert_allclose(first_moment, 0.1)  # (1 - beta_1) * 1
-    np.testing.assert_allclose(second_moment, 0.001)  # (1 - beta_2) * 1**2
+    np.testing.assert_allclose(optimizer.first_moments[0], 0.1)  # (1 - beta_1) * 1
+    np.testing.assert_allclose(optimizer.second_moments[0], 0.001)  # (1 - b2) * 1**2
+
+
+def test_adam_moments_are_the_books_after_two_steps():
+    params = initial_params()
+    grads = (
+        [np.full_like(p, 2.0) for p in params],
+        [np.full_like(p, -1.0) for p in params],
+    )
+    optimizer = Adam(beta_1=0.8, beta_2=0.9)
+    for step_grads in grads:
+        optimizer.step(params, step_grads)
+    # m = 0.8 * (0.2 * 2) + 0.2 * (-1); v = 0.9 * (0.1 * 4) + 0.1 * 1
+    np.testing.assert_allclose(optimizer.first_moments[0], 0.12, rtol=1e-14)
+    np.testing.assert_allclose(optimizer.second_moments[0], 0.46, rtol=1e-14)
+
+
+def test_adam_loaded_from_a_pickle_of_the_books_moments_steps_the_same():
+    # Before the scaled moments, an Adam pickle held the book's m and v.
+    params = initial_params()
+    optimizer = Adam(beta_1=0.8, beta_2=0.9)
+    optimizer.step(params, [np.full_like(p, 2.0) for p in params])
+    old_state = {
+        key: value for key, value in vars(optimizer).items() if key != "_scaled_moments"
+    }
+    old_state["state"] = list(
+        zip(optimizer.first_moments, optimizer.second_moments, strict=True)
+    )
+    loaded = Adam.__new__(Adam)
+    loaded.__setstate__(old_state)
+    loaded_params = [p.copy() for p in params]
+    for optimizer_, params_ in ((optimizer, params), (loaded, loaded_params)):
+        optimizer_.step(params_, [np.full_like(p, -1.0) for p in params_])
+    for expected, actual in zip(params, loaded_params, strict=True):
+        np.testing.assert_allclose(actual, expected, rtol=1e-14)
