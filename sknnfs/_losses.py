@@ -156,20 +156,25 @@ class SoftmaxCategoricalCrossentropy(_Loss):
         n_samples = y_pred.shape[0]
         shifted = np.subtract(y_pred, row_max(y_pred), out=out)
         if y_true.ndim == 1:
-            true_logits = shifted[np.arange(n_samples), y_true]
+            true_class = (np.arange(n_samples), y_true)
+            true_logits = shifted[true_class]
         else:
             true_logits = np.sum(shifted * y_true, axis=1)
         np.exp(shifted, out=shifted)
-        row_sums = shifted.sum(axis=1, keepdims=True)
-        sample_losses = np.log(row_sums[:, 0]) - true_logits
+        row_sums = np.add.reduce(shifted, axis=1, keepdims=True)
+        sample_losses = np.log(row_sums[:, 0])
+        sample_losses -= true_logits
         shifted /= row_sums  # now the probabilities
         if y_true.ndim == 1:
-            shifted[np.arange(n_samples), y_true] -= 1
+            shifted[true_class] -= 1
         else:
             shifted -= y_true
         if sample_weight is not None:
             sample_losses = sample_losses * sample_weight
-        return float(np.mean(sample_losses)), _scale_by_weight(shifted, sample_weight)
+        # The mean as NumPy computes it (sum, then divide), without np.mean's
+        # Python-level overhead, which is noticeable once per training step.
+        loss = float(np.add.reduce(sample_losses)) / n_samples
+        return loss, _scale_by_weight(shifted, sample_weight)
 
     @staticmethod
     def predict(y_pred):
