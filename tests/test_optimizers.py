@@ -1,8 +1,11 @@
 """One and two optimizer steps against the book's update rules, written out by hand."""
 
+import pickle
+
 import numpy as np
 import pytest
 
+import sknnfs._optimizers as optimizers_module
 from sknnfs import SGD, Adagrad, Adam, RMSprop
 
 LEARNING_RATE, DECAY = 0.5, 0.1
@@ -220,3 +223,90 @@ def test_adam_loaded_from_a_pickle_of_the_books_moments_steps_the_same():
         optimizer_.step(params_, [np.full_like(p, -1.0) for p in params_])
     for expected, actual in zip(params, loaded_params, strict=True):
         np.testing.assert_allclose(actual, expected, rtol=1e-14)
+
+
+# --------------------------------------------- large arrays: blocks, threads
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Make a few thousand values count as 'large', in blocks of 100 values."""
+    monkeypatch.setattr(optimizers_module, "PARALLEL_MIN_SIZE", 1000)
+    monkeypatch.setattr(optimizers_module, "BLOCK_BYTES", 800)
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda: SGD(learning_rate=0.1, momentum=0.9),
+        lambda: Adagrad(),
+        lambda: RMSprop(),
+        lambda: Adam(decay=0.01),
+    ],
+    ids=["sgd", "adagrad", "rmsprop", "adam"],
+)
+def test_updates_in_blocks_on_threads_equal_whole_array_updates(
+    make_optimizer, small_blocks
+):
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((50, 81))  # 4050 values: 41 blocks
+    grads = [rng.standard_normal(start.shape) for _ in range(9)]
+    results = []
+    for blocks in (False, True):
+        params = [start.copy()]
+        optimizer = make_optimizer()
+        for grad in grads:
+            if blocks:  # these steps time 1 and 2 threads, then keep one
+                optimizer.step(params, [grad.copy()])
+            else:
+                optimizer._update(
+                    params[0],
+                    grad.copy(),
+                    *optimizer_state_and_rate(optimizer, params),
+                )
+        results.append(params[0])
+    assert results[1].tobytes() == results[0].tobytes()
+
+
+def optimizer_state_and_rate(optimizer, params):
+    """What `step` passes to `_update`, advancing the step counter like it."""
+    if optimizer.state is None:
+        optimizer.state = [optimizer._new_state(param) for param in params]
+    learning_rate = optimizer.current_learning_rate
+    optimizer.iterations += 1
+    return optimizer.state[0], learning_rate
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_every_thread_count_gives_the_same_update(n_threads, small_blocks):
+    rng = np.random.default_rng(1)
+    start, grad = rng.standard_normal(4050), rng.standard_normal(4050)
+    whole = Adam()
+    whole_params = [start.copy()]
+    whole._update(
+        whole_params[0], grad.copy(), *optimizer_state_and_rate(whole, whole_params)
+    )
+    blocked = Adam()
+    params = [start.copy()]
+    state, learning_rate = optimizer_state_and_rate(blocked, params)
+    flat = [params[0], grad.copy(), *state]
+    blocked._update_on_threads(flat, 100, n_threads, learning_rate)
+    assert params[0].tobytes() == whole_params[0].tobytes()
+
+
+def test_a_floating_point_error_on_a_worker_thread_reaches_the_caller(small_blocks):
+    params = [np.zeros(4000)]
+    grad = np.ones(4000)
+    grad[-1] = 1e200  # squared in the last block, on the last thread: overflow
+    optimizer = Adam()
+    state, learning_rate = optimizer_state_and_rate(optimizer, params)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        optimizer._update_on_threads([params[0], grad, *state], 100, 2, learning_rate)
+
+
+def test_pickles_leave_the_thread_timings_behind(small_blocks):
+    optimizer = Adam()
+    params = [np.zeros(4000)]
+    optimizer.step(params, [np.ones(4000)])
+    assert "_block_timings" in vars(optimizer)
+    loaded = pickle.loads(pickle.dumps(optimizer))
+    assert "_block_timings" not in vars(loaded)
+    assert loaded.iterations == 1
