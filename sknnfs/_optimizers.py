@@ -13,41 +13,17 @@ the state lives in ``self.state``, one entry per parameter array, created on
 the first step. ``step`` may use the ``grads`` arrays as scratch space and
 overwrite them.
 
-Every update is elementwise, so a large array (a million values or more) is
-updated in blocks of about a megabyte: each pass then runs on a block still
-in the core's cache instead of streaming the whole array from memory ten
-times. The blocks can also be shared between a few threads (NumPy releases
-the GIL inside its loops). That halves the update when the cores are free,
-as between sparse products, but slows it when OpenBLAS's threads are still
-spinning after large dense products, so the first steps time both ways and
-the faster one is kept. Each value goes through the same operations in the
-same order whatever the block or thread, so the result is identical to a
-single whole-array update.
+Large parameter arrays are updated block by block, possibly on a few threads
+(`BlockwiseUpdate`), with results identical to a whole-array update.
 
-This module imports only NumPy (and the standard library).
+This module imports only NumPy (and its sibling ``_blockwise``).
 """
 
-import contextvars
 import math
-import os
-import threading
-import time
 
 import numpy as np
 
-# Arrays at least this large are updated in blocks, on several threads.
-PARALLEL_MIN_SIZE = 1 << 20
-BLOCK_BYTES = 1 << 20  # per array: the block's passes stay in a core's cache
-MAX_THREADS = 4
-TIMED_STEPS = 3  # per thread count, before keeping the faster
-
-
-def _available_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
+from ._blockwise import BlockwiseUpdate
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
 
@@ -58,6 +34,7 @@ class _Optimizer:
         self.decay = decay
         self.iterations = 0
         self.state = None
+        self._blockwise = BlockwiseUpdate()
 
     @property
     def current_learning_rate(self):
@@ -77,67 +54,16 @@ class _Optimizer:
             self.state = [self._new_state(param) for param in params]
         learning_rate = self.current_learning_rate
         self.iterations += 1
+
+        def update(param, grad, *state):
+            self._update(param, grad, state, learning_rate)
+
         for param, grad, state in zip(params, grads, self.state, strict=True):
             arrays = (param, grad, *state)
-            if param.size >= PARALLEL_MIN_SIZE and all(
-                array.flags.c_contiguous for array in arrays
-            ):
-                self._update_in_blocks(arrays, learning_rate)
+            if self._blockwise.applies_to(arrays):
+                self._blockwise(update, arrays)
             else:
-                self._update(param, grad, state, learning_rate)
-
-    def __getstate__(self):
-        # Timings belong to this machine and this run, not to a saved model.
-        state = self.__dict__.copy()
-        state.pop("_block_timings", None)
-        return state
-
-    def _update_in_blocks(self, arrays, learning_rate):
-        """`_update` block by block, timed to choose between one thread and several."""
-        flat = [array.reshape(-1) for array in arrays]
-        size = flat[0].size
-        block = max(1, BLOCK_BYTES // flat[0].itemsize)
-        most_threads = max(1, min(MAX_THREADS, _available_cores(), size // block))
-        timings = self.__dict__.setdefault("_block_timings", {1: [], most_threads: []})
-        untried = [count for count in timings if len(timings[count]) < TIMED_STEPS]
-        if untried:  # alternate the candidates until each has been timed enough
-            n_threads = min(untried, key=lambda count: len(timings[count]))
-        else:
-            n_threads = min(timings, key=lambda count: min(timings[count]))
-        start = time.perf_counter()
-        self._update_on_threads(flat, block, n_threads, learning_rate)
-        if untried:
-            timings[n_threads].append(time.perf_counter() - start)
-
-    def _update_on_threads(self, flat, block, n_threads, learning_rate):
-        size = flat[0].size
-        bounds = [size * index // n_threads for index in range(n_threads + 1)]
-        errors = []
-
-        def update_range(start, stop):
-            try:
-                for block_start in range(start, stop, block):
-                    rows = slice(block_start, min(block_start + block, stop))
-                    param, grad, *state = (array[rows] for array in flat)
-                    self._update(param, grad, tuple(state), learning_rate)
-            except BaseException as error:  # re-raised in the calling thread
-                errors.append(error)
-
-        # Each thread runs in a copy of this context, so np.errstate applies.
-        threads = [
-            threading.Thread(
-                target=contextvars.copy_context().run,
-                args=(update_range, bounds[index], bounds[index + 1]),
-            )
-            for index in range(1, n_threads)
-        ]
-        for thread in threads:
-            thread.start()
-        update_range(bounds[0], bounds[1])
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise errors[0]
+                update(*arrays)
 
     def _new_state(self, param):
         return ()
@@ -272,7 +198,6 @@ class Adam(_Optimizer):
         self.epsilon = epsilon
         self.beta_1 = beta_1
         self.beta_2 = beta_2
-        self._scaled_moments = True  # absent from pickles of the book's m and v
 
     @property
     def first_moments(self):
@@ -283,17 +208,6 @@ class Adam(_Optimizer):
     def second_moments(self):
         """list of ndarray: the book's ``v`` for each parameter array (copies)."""
         return [scaled * (1 - self.beta_2) for _, scaled in self.state or ()]
-
-    def __setstate__(self, state):
-        # Pickles from before the scaled moments hold the book's m and v.
-        if "_scaled_moments" not in state and state.get("state") is not None:
-            state = dict(state)
-            state["state"] = [
-                (first / (1 - state["beta_1"]), second / (1 - state["beta_2"]))
-                for first, second in state["state"]
-            ]
-        self.__dict__.update(state)
-        self._scaled_moments = True
 
     def _new_state(self, param):
         return (np.zeros_like(param), np.zeros_like(param))

@@ -5,8 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
-import sknnfs._optimizers as optimizers_module
+import sknnfs._blockwise as blockwise_module
 from sknnfs import SGD, Adagrad, Adam, RMSprop
+from sknnfs._blockwise import run_on_threads
 
 LEARNING_RATE, DECAY = 0.5, 0.1
 
@@ -205,32 +206,12 @@ def test_adam_moments_are_the_books_after_two_steps():
     np.testing.assert_allclose(optimizer.second_moments[0], 0.46, rtol=1e-14)
 
 
-def test_adam_loaded_from_a_pickle_of_the_books_moments_steps_the_same():
-    # Before the scaled moments, an Adam pickle held the book's m and v.
-    params = initial_params()
-    optimizer = Adam(beta_1=0.8, beta_2=0.9)
-    optimizer.step(params, [np.full_like(p, 2.0) for p in params])
-    old_state = {
-        key: value for key, value in vars(optimizer).items() if key != "_scaled_moments"
-    }
-    old_state["state"] = list(
-        zip(optimizer.first_moments, optimizer.second_moments, strict=True)
-    )
-    loaded = Adam.__new__(Adam)
-    loaded.__setstate__(old_state)
-    loaded_params = [p.copy() for p in params]
-    for optimizer_, params_ in ((optimizer, params), (loaded, loaded_params)):
-        optimizer_.step(params_, [np.full_like(p, -1.0) for p in params_])
-    for expected, actual in zip(params, loaded_params, strict=True):
-        np.testing.assert_allclose(actual, expected, rtol=1e-14)
-
-
 # --------------------------------------------- large arrays: blocks, threads
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Make a few thousand values count as 'large', in blocks of 100 values."""
-    monkeypatch.setattr(optimizers_module, "PARALLEL_MIN_SIZE", 1000)
-    monkeypatch.setattr(optimizers_module, "BLOCK_BYTES", 800)
+    monkeypatch.setattr(blockwise_module, "MIN_SIZE", 1000)
+    monkeypatch.setattr(blockwise_module, "BLOCK_BYTES", 800)
 
 
 @pytest.mark.parametrize(
@@ -275,6 +256,15 @@ def optimizer_state_and_rate(optimizer, params):
     return optimizer.state[0], learning_rate
 
 
+def adam_update(optimizer, learning_rate):
+    """The elementwise update that `step` hands to the blockwise runner."""
+
+    def update(param, grad, *state):
+        optimizer._update(param, grad, state, learning_rate)
+
+    return update
+
+
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
 def test_every_thread_count_gives_the_same_update(n_threads, small_blocks):
     rng = np.random.default_rng(1)
@@ -288,7 +278,7 @@ def test_every_thread_count_gives_the_same_update(n_threads, small_blocks):
     params = [start.copy()]
     state, learning_rate = optimizer_state_and_rate(blocked, params)
     flat = [params[0], grad.copy(), *state]
-    blocked._update_on_threads(flat, 100, n_threads, learning_rate)
+    run_on_threads(adam_update(blocked, learning_rate), flat, 100, n_threads)
     assert params[0].tobytes() == whole_params[0].tobytes()
 
 
@@ -299,14 +289,16 @@ def test_a_floating_point_error_on_a_worker_thread_reaches_the_caller(small_bloc
     optimizer = Adam()
     state, learning_rate = optimizer_state_and_rate(optimizer, params)
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
-        optimizer._update_on_threads([params[0], grad, *state], 100, 2, learning_rate)
+        run_on_threads(
+            adam_update(optimizer, learning_rate), [params[0], grad, *state], 100, 2
+        )
 
 
 def test_pickles_leave_the_thread_timings_behind(small_blocks):
     optimizer = Adam()
     params = [np.zeros(4000)]
     optimizer.step(params, [np.ones(4000)])
-    assert "_block_timings" in vars(optimizer)
+    assert optimizer._blockwise._timings
     loaded = pickle.loads(pickle.dumps(optimizer))
-    assert "_block_timings" not in vars(loaded)
+    assert loaded._blockwise._timings is None
     assert loaded.iterations == 1
