@@ -401,7 +401,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         *,
         max_epochs,
         stopping,
-        callback_data=None,
+        callback_data,
     ):
         """Run up to ``max_epochs`` epochs; ``callback_data`` is ``(X, y,
         sample_weight)`` as the user passed them, for scikit-learn's callbacks."""
@@ -421,9 +421,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
 
         # Publish the network now so that hooks and callbacks see it.
         self._network, self._optimizer, self._training_rng = network, optimizer, rng
-        callbacks = EpochCallbacks(
-            self, max_epochs, *(callback_data or (X, y, sample_weight))
-        )
+        callbacks = EpochCallbacks(self, max_epochs, *callback_data)
         try:
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
@@ -514,7 +512,11 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         return total_loss / n_samples
 
     def _on_epoch_end(self, history):
-        """Hook called after every completed epoch (for callbacks)."""
+        """Hook called after every completed epoch; a no-op for subclasses to extend.
+
+        scikit-learn's callbacks do not need it: `EpochCallbacks` wraps each
+        epoch as a subtask.
+        """
 
     def _print_epoch(self, history, seconds):
         line = f"Epoch {history.n_iter}: loss = {history.loss_curve[-1]:.6f}"
