@@ -205,14 +205,11 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         weights = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        name = "sample_weight"
         if factors is not None:
             weights = weights * factors.astype(X.dtype, copy=False)
-        total = weights.sum()
-        if not total > 0:
-            raise ValueError(
-                "sample_weight (times class_weight) sums to zero: at least one "
-                "sample needs a positive weight"
-            )
+            name = "sample_weight (times class_weight)"
+        total = _positive_total(weights, name)
         return weights * (len(weights) / total)
 
     def _check_score_inputs(self, X, y, sample_weight):
@@ -228,11 +225,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, ensure_non_negative=True
             )
-            if not sample_weight.sum() > 0:
-                raise ValueError(
-                    "sample_weight sums to zero: at least one sample needs a "
-                    "positive weight"
-                )
+            _positive_total(sample_weight, "sample_weight")
         return X, y, sample_weight
 
     # --------------------------------------------------------------- fitting
@@ -564,6 +557,16 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
                 "sknnfs version that saved it, or refit it."
             )
         super().__setstate__(state)
+
+
+def _positive_total(weights, name):
+    """The sum of non-negative ``weights``; a clear error when it is zero."""
+    total = weights.sum()
+    if not total > 0:
+        raise ValueError(
+            f"{name} sums to zero: at least one sample needs a positive weight"
+        )
+    return total
 
 
 class _Snapshot:
