@@ -49,6 +49,11 @@ def minibatches(X, y, sample_weight, batch_size, order=None):
             X_batch = X[rows]
         else:
             rows = order[start:stop]
-            X_batch = np.take(X, rows, axis=0, out=X_buffer[: stop - start])
+            # mode="clip" (the rows are a permutation, always in range): with
+            # the default mode="raise" NumPy gathers into a temporary and
+            # copies it to `out`, which makes the gather about 2.5x slower.
+            X_batch = np.take(
+                X, rows, axis=0, out=X_buffer[: stop - start], mode="clip"
+            )
         weight_batch = None if sample_weight is None else sample_weight[rows]
         yield X_batch, y[rows], weight_batch
