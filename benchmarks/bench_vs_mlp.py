@@ -24,14 +24,14 @@ OpenBLAS to slower kernels; unset them for this command alone)::
 
 Options: ``--quick`` (tiny sizes, a smoke test), ``--config NAME`` and
 ``--dtype NAME`` (filters, repeatable), ``--repeats N``, ``--json PATH``,
-``--blas-threads N`` (threadpoolctl limit for the whole run), ``--weight-init
-{glorot,he}``.
+``--blas-threads N`` (threadpoolctl limit for the whole run), ``--init
+{mlp,default}``.
 
-Ours starts from Glorot-uniform weights by default here, as MLPClassifier
-does, so that both do the same work from the same kind of start;
-``--weight-init he`` shows the estimator's own default (He normal). Both
-differ still in the biases: MLPClassifier draws them from the same uniform
-distribution, ours start at zero (as in the book).
+Ours starts as MLPClassifier does by default here (``--init mlp``:
+``weight_init='glorot', bias_init='glorot'``, Glorot-uniform weights and
+biases), so that both do the same work from the same kind of start;
+``--init default`` shows the estimator's own defaults (He-normal weights,
+zero biases as in the book).
 """
 
 import argparse
@@ -56,6 +56,11 @@ from sklearn.neural_network import MLPClassifier
 from sknnfs import NNFSClassifier
 
 LEARNING_RATE = 1e-3
+# Our initialisation: MLPClassifier's, or the estimator's own defaults.
+INITS = {
+    "mlp": {"weight_init": "glorot", "bias_init": "glorot"},
+    "default": {"weight_init": "he", "bias_init": "zeros"},
+}
 ADAM_EPSILON = 1e-8  # MLPClassifier's default; ours is set to match
 NEVER_STOP = 10**9  # n_iter_no_change: with tol=0 both run every epoch
 
@@ -261,7 +266,7 @@ def gemm_peak(dtype, size, repeats):
 
 
 # ------------------------------------------------------------------- running
-def make_estimators(config, dtype, epochs=None, weight_init="glorot"):
+def make_estimators(config, dtype, epochs=None, init="mlp"):
     epochs = config.epochs if epochs is None else epochs
     common = dict(
         hidden_layer_sizes=config.hidden,
@@ -279,8 +284,8 @@ def make_estimators(config, dtype, epochs=None, weight_init="glorot"):
         optimizer="adam",
         learning_rate=LEARNING_RATE,
         l2=0.0,
-        weight_init=weight_init,
         dtype=dtype,
+        **INITS[init],
         **common,
     )
     mlp = MLPClassifier(
@@ -323,7 +328,7 @@ def time_call(function, min_seconds=0.05, repeats=5):
     return best
 
 
-def run_configuration(config, dtype, peaks, repeats, quick, weight_init="glorot"):
+def run_configuration(config, dtype, peaks, repeats, quick, init="mlp"):
     X_train, X_test = config.X_train, config.X_test
     X_train = X_train.astype(dtype)
     X_test = X_test.astype(dtype)
@@ -333,9 +338,7 @@ def run_configuration(config, dtype, peaks, repeats, quick, weight_init="glorot"
     fit_seconds = {"ours": np.inf, "mlp": np.inf}
     fitted = {}
     for _ in range(repeats):
-        for name, estimator in make_estimators(
-            config, dtype, weight_init=weight_init
-        ).items():
+        for name, estimator in make_estimators(config, dtype, init=init).items():
             start = time.perf_counter()
             fit_quietly(estimator, X_train, y_train)
             fit_seconds[name] = min(fit_seconds[name], time.perf_counter() - start)
@@ -344,7 +347,7 @@ def run_configuration(config, dtype, peaks, repeats, quick, weight_init="glorot"
     memory = {
         name: peak_fit_memory(estimator, X_train, y_train)
         for name, estimator in make_estimators(
-            config, dtype, epochs=1, weight_init=weight_init
+            config, dtype, epochs=1, init=init
         ).items()
     }
     predict_seconds = {
@@ -371,7 +374,7 @@ def run_configuration(config, dtype, peaks, repeats, quick, weight_init="glorot"
     return {
         "config": config.name,
         "dtype": dtype,
-        "weight_init": weight_init,
+        **INITS[init],
         "n_train": n_train,
         "layer_sizes": list(layer_sizes),
         "batch_size": config.batch_size,
@@ -452,11 +455,12 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, help="timed fits per estimator")
     parser.add_argument(
-        "--weight-init",
-        choices=["he", "glorot"],
-        default="glorot",
-        help="our initial weights (default 'glorot', as MLPClassifier; 'he' is "
-        "the estimator's own default)",
+        "--init",
+        choices=sorted(INITS),
+        default="mlp",
+        help="our initial weights and biases: 'mlp' (default) draws both Glorot "
+        "uniform as MLPClassifier does; 'default' is the estimator's own (He "
+        "normal weights, zero biases)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     parser.add_argument(
@@ -490,8 +494,9 @@ def run(args):
     }
     print(f"OpenBLAS environment: {openblas_env or 'none set'}")
     print(
-        f"Our weight_init: {args.weight_init!r}, biases zero (MLPClassifier: "
-        "Glorot uniform weights and biases)"
+        f"Our initialisation: --init {args.init} "
+        f"({', '.join(f'{k}={v!r}' for k, v in INITS[args.init].items())}); "
+        "MLPClassifier: Glorot uniform weights and biases"
     )
     print(
         f"GEMM peak ({size}x{size} a @ b, best of {gemm_repeats}): "
@@ -511,7 +516,7 @@ def run(args):
                 continue
             repeats = args.repeats or config.repeats
             row = run_configuration(
-                config, dtype, peaks, repeats, args.quick, args.weight_init
+                config, dtype, peaks, repeats, args.quick, args.init
             )
             rows.append(row)
             print(format_row(row), flush=True)

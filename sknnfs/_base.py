@@ -58,6 +58,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "weight_init": [StrOptions({"he", "glorot", "nnfs"})],
+        "bias_init": [StrOptions({"zeros", "glorot"})],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "bias_l1": [Interval(Real, 0, None, closed="left")],
@@ -98,6 +99,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         beta_2=0.999,
         epsilon=1e-7,
         weight_init="he",
+        bias_init="zeros",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
@@ -126,6 +128,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.weight_init = weight_init
+        self.bias_init = bias_init
         self.l1 = l1
         self.l2 = l2
         self.bias_l1 = bias_l1
@@ -273,6 +276,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
                 loss=self._loss_name(),
                 dropout=self.dropout,
                 weight_init=self.weight_init,
+                bias_init=self.bias_init,
                 l1=self.l1,
                 l2=self.l2,
                 bias_l1=self.bias_l1,

@@ -75,7 +75,13 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and ``'adam'``.
     weight_init : {'he', 'glorot', 'nnfs'}, default='he'
         Initial weights: He normal, Glorot uniform, or the book's
-        ``0.01 * N(0, 1)``. Biases start at zero.
+        ``0.01 * N(0, 1)``.
+    bias_init : {'zeros', 'glorot'}, default='zeros'
+        Initial biases: zero, as in the book, or Glorot uniform
+        ``U(-a, a)``, ``a = sqrt(6 / (n_inputs + n_neurons))``, the draw
+        `MLPClassifier` makes for its intercepts. With
+        ``weight_init='glorot'`` the network starts as `MLPClassifier` does,
+        which helps when there are only a few epochs to train.
     l1, l2 : float, default=0.0
         Penalties ``l1 * sum(|W|)`` and ``l2 * sum(W**2)`` on every weight
         matrix, added to each batch's loss as in the book.
@@ -182,6 +188,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         beta_2=0.999,
         epsilon=1e-7,
         weight_init="he",
+        bias_init="zeros",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
@@ -212,6 +219,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             beta_2=beta_2,
             epsilon=epsilon,
             weight_init=weight_init,
+            bias_init=bias_init,
             l1=l1,
             l2=l2,
             bias_l1=bias_l1,

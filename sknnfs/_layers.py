@@ -21,6 +21,7 @@ import numpy as np
 __all__ = ["Dense", "Dropout", "as_generator"]
 
 WEIGHT_INITS = ("he", "glorot", "nnfs")
+BIAS_INITS = ("zeros", "glorot")
 
 
 def as_generator(random_state):
@@ -78,6 +79,21 @@ def initial_weights(n_inputs, n_neurons, weight_init, rng, dtype):
     return weights.astype(dtype, copy=False)
 
 
+def initial_biases(n_inputs, n_neurons, bias_init, rng, dtype):
+    """Draw a bias row of shape (1, n_neurons).
+
+    ``'zeros'`` is the book's start; ``'glorot'`` is U(-a, a) with
+    a = sqrt(6 / (n_inputs + n_neurons)), the draw `MLPClassifier` makes for
+    its intercepts.
+    """
+    if bias_init == "zeros":
+        return np.zeros((1, n_neurons), dtype=dtype)
+    if bias_init == "glorot":
+        bound = np.sqrt(6.0 / (n_inputs + n_neurons))
+        return rng.uniform(-bound, bound, (1, n_neurons)).astype(dtype, copy=False)
+    raise ValueError(f"bias_init must be one of {BIAS_INITS}; got {bias_init!r}")
+
+
 class Dense:
     """Fully connected layer, ``outputs = inputs @ weights + biases``.
 
@@ -89,6 +105,9 @@ class Dense:
         Number of neurons (outputs).
     weight_init : {'he', 'glorot', 'nnfs'} or float, default='he'
         How to draw the initial weights; see `initial_weights`.
+    bias_init : {'zeros', 'glorot'}, default='zeros'
+        How to draw the initial biases (after the weights, from the same
+        generator); see `initial_biases`.
     l1, l2 : float, default=0.0
         Penalties ``l1 * sum(|W|)`` and ``l2 * sum(W**2)`` on the weights, as
         in the book (added to the loss once per batch).
@@ -103,7 +122,6 @@ class Dense:
     ----------
     weights : ndarray of shape (n_inputs, n_neurons)
     biases : ndarray of shape (1, n_neurons)
-        Initialised to zero.
 
     Examples
     --------
@@ -124,6 +142,7 @@ class Dense:
         n_neurons,
         *,
         weight_init="he",
+        bias_init="zeros",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
@@ -133,7 +152,7 @@ class Dense:
     ):
         rng = as_generator(random_state)
         self.weights = initial_weights(n_inputs, n_neurons, weight_init, rng, dtype)
-        self.biases = np.zeros((1, n_neurons), dtype=dtype)
+        self.biases = initial_biases(n_inputs, n_neurons, bias_init, rng, dtype)
         self.l1 = l1
         self.l2 = l2
         self.bias_l1 = bias_l1

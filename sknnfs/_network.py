@@ -44,6 +44,7 @@ class Network:
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped while training.
     weight_init : {'he', 'glorot', 'nnfs'} or float, default='he'
+    bias_init : {'zeros', 'glorot'}, default='zeros'
     l1, l2, bias_l1, bias_l2 : float, default=0.0
         Penalties applied to every layer.
     dtype : dtype, default=numpy.float64
@@ -59,6 +60,7 @@ class Network:
         loss="softmax_crossentropy",
         dropout=0.0,
         weight_init="he",
+        bias_init="zeros",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
@@ -77,6 +79,7 @@ class Network:
                 n_inputs,
                 n_neurons,
                 weight_init=weight_init,
+                bias_init=bias_init,
                 l1=l1,
                 l2=l2,
                 bias_l1=bias_l1,

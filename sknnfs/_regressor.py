@@ -28,7 +28,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         at R² 0.73 (0 of 20 with Glorot) and a lower cross-validated R² on
         ``load_diabetes``.
     hidden_layer_sizes, activation, optimizer, learning_rate, decay, momentum, \
-rho, beta_1, beta_2, epsilon, l1, l2, bias_l1, bias_l2, dropout, \
+rho, beta_1, beta_2, epsilon, bias_init, l1, l2, bias_l1, bias_l2, dropout, \
 batch_size, max_iter, shuffle, tol, n_iter_no_change, early_stopping, \
 validation_fraction, dtype, warm_start, random_state, verbose
         As in `NNFSClassifier`. With ``early_stopping`` the validation score
@@ -80,6 +80,7 @@ best_validation_score_
         beta_2=0.999,
         epsilon=1e-7,
         weight_init="glorot",
+        bias_init="zeros",
         l1=0.0,
         l2=0.0,
         bias_l1=0.0,
@@ -109,6 +110,7 @@ best_validation_score_
             beta_2=beta_2,
             epsilon=epsilon,
             weight_init=weight_init,
+            bias_init=bias_init,
             l1=l1,
             l2=l2,
             bias_l1=bias_l1,

@@ -211,3 +211,28 @@ def test_weight_init_scales(weight_init, expected_std):
     weights = Dense(400, 100, weight_init=weight_init, random_state=0).weights
     assert weights.std() == pytest.approx(expected_std, rel=0.02)
     assert abs(weights.mean()) < 0.02 * expected_std * 10
+
+
+def test_biases_start_at_zero_by_default():
+    layer = Dense(400, 100, weight_init="glorot", random_state=0)
+    np.testing.assert_array_equal(layer.biases, np.zeros((1, 100)))
+
+
+def test_glorot_biases_are_drawn_after_the_weights():
+    bound = np.sqrt(6 / (400 + 1000))
+    layer = Dense(400, 1000, weight_init="he", bias_init="glorot", random_state=0)
+    assert layer.biases.shape == (1, 1000)
+    assert np.all(np.abs(layer.biases) <= bound)
+    # Uniform on [-a, a]: standard deviation a / sqrt(3).
+    assert layer.biases.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+    # The same generator, weights first: the weights do not depend on bias_init.
+    zeros = Dense(400, 1000, weight_init="he", random_state=0)
+    np.testing.assert_array_equal(layer.weights, zeros.weights)
+    rng = np.random.default_rng(0)
+    rng.standard_normal((400, 1000))
+    np.testing.assert_array_equal(layer.biases[0], rng.uniform(-bound, bound, 1000))
+
+
+def test_unknown_bias_init_raises():
+    with pytest.raises(ValueError, match="bias_init must be one of"):
+        Dense(3, 2, bias_init="ones")

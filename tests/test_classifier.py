@@ -510,6 +510,7 @@ def test_empty_hidden_layers_give_softmax_regression(iris):
         {"weight_init": "he"},
         {"weight_init": "glorot"},
         {"weight_init": "nnfs"},
+        {"weight_init": "glorot", "bias_init": "glorot"},
         {"dropout": 0.2, "l1": 1e-4, "l2": 1e-3, "bias_l1": 1e-4, "bias_l2": 1e-3},
     ],
     ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
@@ -518,6 +519,20 @@ def test_every_option_trains(iris, params):
     X, y = iris
     clf = fitted_quick(X, y, max_iter=20, batch_size=32, **params)
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+@pytest.mark.parametrize("bias_init", ["zeros", "glorot"])
+def test_bias_init_reaches_the_intercepts(blobs, bias_init):
+    X, y = blobs  # 4 features, 3 classes
+    # A learning rate so small that one epoch leaves the start as it was.
+    clf = fitted_quick(X, y, bias_init=bias_init, max_iter=1, learning_rate=1e-12)
+    first, second = clf.intercepts_
+    if bias_init == "zeros":
+        assert np.abs(np.concatenate([first, second])).max() < 1e-9
+    else:
+        assert 0 < np.abs(first).max() <= np.sqrt(6 / (4 + 8))
+        assert 0 < np.abs(second).max() <= np.sqrt(6 / (8 + 3))
+        assert np.unique(first).size == first.size
 
 
 def test_dtype_none_keeps_float32(blobs):
@@ -548,6 +563,7 @@ def test_dtype_none_keeps_float32(blobs):
         {"l2": -0.1},
         {"momentum": 1.5},
         {"weight_init": "uniform"},
+        {"bias_init": "uniform"},
         {"validation_fraction": 1.0},
         {"class_weight": "auto"},
         {"dtype": "float16"},
