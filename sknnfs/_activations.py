@@ -19,6 +19,8 @@ loop can reuse preallocated buffers; ``backward`` may then overwrite
 This module imports only NumPy.
 """
 
+import functools
+
 import numpy as np
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "Linear", "Softmax", "ACTIVATIONS"]
@@ -54,7 +56,7 @@ class ReLU:
         # A row of zeros rather than the scalar 0: NumPy's maximum has no SIMD
         # loop for a scalar operand and runs about 3x slower with one.
         inputs = np.asarray(inputs)
-        zeros = np.zeros(inputs.shape[-1:], dtype=inputs.dtype)
+        zeros = cached_full(inputs.shape[-1:], 0, inputs.dtype)
         outputs = np.maximum(inputs, zeros, out=out)
         return outputs, outputs
 
@@ -214,6 +216,29 @@ def row_max(values):
     if values.ndim != 2:
         return values.max(axis=-1, keepdims=True)
     return np.ascontiguousarray(values.T).max(axis=0)[:, np.newaxis]
+
+
+@functools.lru_cache(maxsize=64)
+def cached_full(shape, fill_value, dtype):
+    """A read-only array filled with ``fill_value``, made once per arguments.
+
+    A training step uses a few such constants on every batch (a row of zeros
+    for `ReLU`, rows and columns of ones to sum by matrix product); caching
+    them saves an allocation per use.
+
+    Parameters
+    ----------
+    shape : tuple of int
+    fill_value : scalar
+    dtype : numpy.dtype
+
+    Returns
+    -------
+    array : ndarray of the given shape and dtype, not writeable
+    """
+    array = np.full(shape, fill_value, dtype=dtype)
+    array.flags.writeable = False
+    return array
 
 
 def softmax(logits, out=None):

@@ -22,7 +22,7 @@ This module imports only NumPy.
 
 import numpy as np
 
-from ._activations import log_softmax, row_max, sigmoid, softmax
+from ._activations import cached_full, log_softmax, row_max, sigmoid, softmax
 
 __all__ = [
     "CategoricalCrossentropy",
@@ -153,7 +153,7 @@ class SoftmaxCategoricalCrossentropy(_Loss):
         gradient : ndarray of shape (n_samples, n_classes)
         """
         y_true = np.asarray(y_true)
-        n_samples = y_pred.shape[0]
+        n_samples, n_classes = y_pred.shape
         shifted = np.subtract(y_pred, row_max(y_pred), out=out)
         if y_true.ndim == 1:
             true_class = (np.arange(n_samples), y_true)
@@ -161,7 +161,9 @@ class SoftmaxCategoricalCrossentropy(_Loss):
         else:
             true_logits = np.sum(shifted * y_true, axis=1)
         np.exp(shifted, out=shifted)
-        row_sums = np.add.reduce(shifted, axis=1, keepdims=True)
+        # Row sums as a product with a column of ones: BLAS is several times
+        # faster than NumPy's reduction along a short axis.
+        row_sums = shifted @ cached_full((n_classes, 1), 1, shifted.dtype)
         sample_losses = np.log(row_sums[:, 0])
         sample_losses -= true_logits
         shifted /= row_sums  # now the probabilities
