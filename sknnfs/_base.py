@@ -7,6 +7,7 @@ encoded, which fused output loss to use, and how to score.
 """
 
 import copy
+import functools
 import math
 import time
 import warnings
@@ -24,6 +25,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from threadpoolctl import ThreadpoolController
 
 from ._batching import minibatches
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
@@ -38,6 +40,12 @@ PICKLE_FORMAT = 1
 
 # Fewest samples early stopping holds out; one more is left to train on.
 MIN_VALIDATION_SAMPLES = 2
+
+
+@functools.cache
+def _threadpool_controller():
+    """One `ThreadpoolController` per process: making one inspects every library."""
+    return ThreadpoolController()
 
 
 class BaseNNFS(CallbackSupportMixin, BaseEstimator):
@@ -526,7 +534,15 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         """Checked input through the network (probabilities or predictions)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._network.predict(X, output)
+        n_threads = self._network.sparse_prediction_threads(X)
+        if n_threads == 1:
+            return self._network.predict(X, output)
+        # Large sparse X: its product with the first layer is shared between
+        # threads. OpenBLAS's threads spin for a while after every dense
+        # product and would take the cores from them, so BLAS keeps to one
+        # thread meanwhile (the layers after a sparse input are small).
+        with _threadpool_controller().limit(limits=1, user_api="blas"):
+            return self._network.predict(X, output, n_threads)
 
     # ------------------------------------------------------------ attributes
     @property

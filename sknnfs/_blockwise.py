@@ -12,15 +12,25 @@ products, so the first calls time both ways and the faster one is kept.
 Every value goes through the same operations in the same order whatever its
 block or thread, so the result is identical to one whole-array update.
 
+`run_ranges_on_threads` is the plain form underneath: any work on disjoint
+ranges of rows, a range per thread. `Network.predict` uses it for sparse
+input, whose products scipy computes on one core.
+
 This module imports only NumPy and the standard library.
 """
 
 import contextvars
+import itertools
 import os
 import threading
 import time
 
-__all__ = ["BlockwiseUpdate", "run_on_threads"]
+__all__ = [
+    "BlockwiseUpdate",
+    "available_cores",
+    "run_on_threads",
+    "run_ranges_on_threads",
+]
 
 MIN_SIZE = 1 << 20  # arrays at least this large are updated in blocks
 BLOCK_BYTES = 1 << 20  # per array: a block's passes stay in a core's cache
@@ -28,7 +38,7 @@ MAX_THREADS = 4
 TIMED_CALLS = 3  # per thread count, before keeping the faster
 
 
-def _available_cores():
+def available_cores():
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -71,7 +81,7 @@ class BlockwiseUpdate:
         size = flat[0].size
         block = max(1, BLOCK_BYTES // flat[0].itemsize)
         if self._timings is None:
-            most_threads = max(1, min(MAX_THREADS, _available_cores(), size // block))
+            most_threads = max(1, min(MAX_THREADS, available_cores(), size // block))
             self._timings = {1: [], most_threads: []}
         timings = self._timings
         untried = [count for count in timings if len(timings[count]) < TIMED_CALLS]
@@ -86,35 +96,59 @@ class BlockwiseUpdate:
 
 
 def run_on_threads(update, flat_arrays, block, n_threads):
-    """Split 1-d arrays into ``n_threads`` ranges, each updated block by block.
-
-    The calling thread takes the first range. Worker threads run in a copy of
-    the caller's context, so ``np.errstate`` applies to them too, and their
-    errors are re-raised in the caller.
-    """
-    size = flat_arrays[0].size
-    bounds = [size * index // n_threads for index in range(n_threads + 1)]
-    errors = []
+    """Split 1-d arrays into ``n_threads`` ranges, each updated block by block."""
 
     def update_range(start, stop):
-        try:
-            for block_start in range(start, stop, block):
-                rows = slice(block_start, min(block_start + block, stop))
-                update(*(array[rows] for array in flat_arrays))
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
+        for block_start in range(start, stop, block):
+            rows = slice(block_start, min(block_start + block, stop))
+            update(*(array[rows] for array in flat_arrays))
+
+    run_ranges_on_threads(update_range, flat_arrays[0].size, n_threads)
+
+
+def run_ranges_on_threads(function, size, n_threads, n_ranges=None):
+    """Call ``function(start, stop)`` for ranges covering ``range(size)``, on threads.
+
+    ``range(size)`` is cut into ``n_ranges`` contiguous ranges of nearly
+    equal length, handed out in order to ``n_threads`` threads (the calling
+    thread and ``n_threads - 1`` others), each taking the next range as soon
+    as it is free. With more ranges than threads, a thread that shares its
+    core (with another process, or with OpenBLAS's threads still spinning
+    after a product) simply takes fewer ranges. Worker threads run in a copy
+    of the caller's context, so ``np.errstate`` applies to them too. If
+    ranges fail, the error of the first failing range is raised in the
+    caller, once every thread has finished.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(start, stop)``; must be safe to run on disjoint ranges at
+        once (NumPy and scipy.sparse release the GIL in their loops).
+    size : int
+    n_threads : int
+    n_ranges : int, default=n_threads
+    """
+    n_ranges = n_threads if n_ranges is None else n_ranges
+    bounds = [size * index // n_ranges for index in range(n_ranges + 1)]
+    errors = [None] * n_ranges
+    next_range = itertools.count()  # next() is atomic under the GIL
+
+    def take_ranges():
+        while (index := next(next_range)) < n_ranges:
+            try:
+                function(bounds[index], bounds[index + 1])
+            except BaseException as error:  # re-raised in the calling thread
+                errors[index] = error
 
     threads = [
-        threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(update_range, bounds[index], bounds[index + 1]),
-        )
-        for index in range(1, n_threads)
+        threading.Thread(target=contextvars.copy_context().run, args=(take_ranges,))
+        for _ in range(1, n_threads)
     ]
     for thread in threads:
         thread.start()
-    update_range(bounds[0], bounds[1])
+    take_ranges()
     for thread in threads:
         thread.join()
-    if errors:
-        raise errors[0]
+    for error in errors:
+        if error is not None:
+            raise error

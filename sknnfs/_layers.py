@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from ._activations import cached_full
+from ._blockwise import run_ranges_on_threads
 
 __all__ = ["Dense", "Dropout", "as_generator"]
 
@@ -164,7 +165,7 @@ class Dense:
         """The trainable arrays, ``[weights, biases]``."""
         return [self.weights, self.biases]
 
-    def forward(self, inputs, out=None):
+    def forward(self, inputs, out=None, n_threads=1):
         """Compute ``inputs @ weights + biases``.
 
         Parameters
@@ -173,6 +174,10 @@ class Dense:
             Sparse inputs are multiplied as they are, never densified.
         out : ndarray of shape (n_samples, n_neurons), optional
             Where to write the result.
+        n_threads : int, default=1
+            Threads that share the product with sparse ``inputs`` (scipy
+            computes it on one core); dense products are multithreaded by
+            BLAS already.
 
         Returns
         -------
@@ -181,9 +186,10 @@ class Dense:
         """
         if isinstance(inputs, np.ndarray):
             outputs = np.matmul(inputs, self.weights, out=out)
-        else:  # a scipy.sparse matrix or array, or a nested list
-            product = inputs @ self.weights
-            outputs = np.asarray(product) if out is None else _copy_into(out, product)
+        elif hasattr(inputs, "nnz"):  # a scipy.sparse matrix or array
+            outputs = _sparse_product(inputs, self.weights, out, n_threads)
+        else:  # a nested list
+            outputs = np.matmul(np.asarray(inputs), self.weights, out=out)
         outputs += self.biases
         return outputs, inputs
 
@@ -253,6 +259,41 @@ def _add_penalty_gradient(grad, values, l1, l2):
         grad += l1 * np.sign(values)
     if l2 > 0:
         grad += (2 * l2) * values
+
+
+def _sparse_product(sparse, dense, out=None, n_threads=1):
+    """``sparse @ dense`` as an ndarray, its rows shared between threads.
+
+    scipy multiplies a sparse matrix on one core, releasing the GIL, so row
+    ranges can be multiplied at once on a few threads. Every row is computed
+    exactly as in one product.
+
+    Parameters
+    ----------
+    sparse : scipy.sparse matrix or array of shape (n_samples, n_inputs)
+    dense : ndarray of shape (n_inputs, n_outputs)
+    out : ndarray of shape (n_samples, n_outputs), optional
+    n_threads : int, default=1
+
+    Returns
+    -------
+    product : ndarray of shape (n_samples, n_outputs)
+    """
+    n_samples = sparse.shape[0]
+    if n_threads <= 1 or n_samples < 2:
+        product = sparse @ dense
+        return np.asarray(product) if out is None else _copy_into(out, product)
+    if out is None:
+        dtype = np.result_type(sparse.dtype, dense.dtype)
+        out = np.empty((n_samples, dense.shape[1]), dtype=dtype)
+
+    def multiply_rows(start, stop):
+        _copy_into(out[start:stop], sparse[start:stop] @ dense)
+
+    # A few ranges per thread: a thread slowed by a busy core takes fewer.
+    n_ranges = min(n_samples, 4 * n_threads)
+    run_ranges_on_threads(multiply_rows, n_samples, n_threads, n_ranges)
+    return out
 
 
 def _copy_into(out, product):

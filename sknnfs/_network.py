@@ -21,6 +21,7 @@ import copy
 import numpy as np
 
 from ._activations import ACTIVATIONS
+from ._blockwise import MAX_THREADS, available_cores
 from ._layers import Dense, Dropout, as_generator
 from ._losses import LOSSES
 
@@ -28,6 +29,9 @@ __all__ = ["Network"]
 
 # Rows per chunk at prediction time: about 4 million values in the widest layer.
 PREDICT_CHUNK_VALUES = 1 << 22
+# Threads share a sparse product when each gets at least this many
+# multiply-adds (about a millisecond of scipy's work).
+SPARSE_WORK_PER_THREAD = 1 << 22
 
 
 class Network:
@@ -157,8 +161,31 @@ class Network:
         return sum(layer.penalty() for layer in self.layers)
 
     # ------------------------------------------------------------ prediction
-    def forward(self, X):
+    def forward(self, X, n_threads=1):
         """Logits of the output layer for ``X`` (no dropout).
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        n_threads : int, default=1
+            Threads that share the first layer's product with sparse ``X``.
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_outputs)
+        """
+        hidden, _ = self.layers[0].forward(X, n_threads=n_threads)
+        for layer in self.layers[1:]:
+            hidden, _ = self.hidden_activation.forward(hidden, out=hidden)
+            hidden, _ = layer.forward(hidden)
+        return hidden
+
+    def sparse_prediction_threads(self, X):
+        """Threads worth sharing the first product of `predict` on ``X``.
+
+        More than one only for sparse ``X`` (scipy multiplies it on one
+        core) when each thread gets at least ``SPARSE_WORK_PER_THREAD``
+        multiply-adds.
 
         Parameters
         ----------
@@ -166,16 +193,14 @@ class Network:
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_outputs)
+        n_threads : int
         """
-        hidden = X
-        for layer in self.layers[:-1]:
-            hidden, _ = layer.forward(hidden)
-            hidden, _ = self.hidden_activation.forward(hidden, out=hidden)
-        logits, _ = self.layers[-1].forward(hidden)
-        return logits
+        if isinstance(X, np.ndarray) or not hasattr(X, "nnz"):
+            return 1
+        enough_work = X.nnz * self.layer_sizes[1] // SPARSE_WORK_PER_THREAD
+        return max(1, min(MAX_THREADS, available_cores(), enough_work))
 
-    def predict(self, X, output_function=None):
+    def predict(self, X, output_function=None, n_threads=1):
         """Output of the network (probabilities or predictions), in row chunks.
 
         Memory beyond the output stays bounded whatever the number of rows:
@@ -187,6 +212,9 @@ class Network:
         output_function : callable, optional
             Maps a chunk of logits to outputs; defaults to the loss's own
             ``predict`` (softmax, sigmoid or identity).
+        n_threads : int, default=1
+            Threads that share the first layer's product with sparse ``X``
+            (see `sparse_prediction_threads`).
 
         Returns
         -------
@@ -207,7 +235,7 @@ class Network:
             # saturates it (tanh(inf) is exactly 1); it only matters if it
             # reaches the logits, which are checked instead.
             with np.errstate(over="ignore", invalid="ignore"):
-                logits = self.forward(X_chunk)
+                logits = self.forward(X_chunk, n_threads)
             _check_finite_logits(logits, X_chunk, start, self.dtype)
             if outputs is None:
                 return output_function(logits)

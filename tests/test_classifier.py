@@ -432,9 +432,9 @@ def test_sparse_input_is_never_densified(blobs, sparse_format, monkeypatch):
     first_layer_inputs = []
     original_forward = Dense.forward
 
-    def spying_forward(self, inputs, out=None):
+    def spying_forward(self, inputs, **kwargs):
         first_layer_inputs.append(sp.issparse(inputs) or inputs.shape[1] != X.shape[1])
-        return original_forward(self, inputs, out=out)
+        return original_forward(self, inputs, **kwargs)
 
     monkeypatch.setattr(Dense, "forward", spying_forward)
     _forbid_densifying(monkeypatch)

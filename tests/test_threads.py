@@ -1,0 +1,116 @@
+"""Work shared between threads: row ranges, and sparse prediction."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sknnfs._network as network_module
+from sknnfs import NNFSClassifier, NNFSRegressor
+from sknnfs._blockwise import run_ranges_on_threads
+from sknnfs._layers import _sparse_product
+
+
+# ------------------------------------------------------------------- ranges
+@pytest.mark.parametrize(
+    "size, n_threads, n_ranges", [(10, 1, None), (10, 3, None), (103, 2, 9), (5, 4, 5)]
+)
+def test_ranges_cover_every_index_once(size, n_threads, n_ranges):
+    counts = np.zeros(size, dtype=int)
+    seen_threads = set()
+
+    def visit(start, stop):
+        seen_threads.add(threading.get_ident())
+        counts[start:stop] += 1
+
+    run_ranges_on_threads(visit, size, n_threads, n_ranges)
+    np.testing.assert_array_equal(counts, 1)
+    assert len(seen_threads) <= n_threads
+
+
+def test_the_first_failing_range_is_the_error_raised():
+    def fail_from_40(start, stop):
+        if stop > 40:
+            raise ValueError(f"range starting at {start}")
+
+    # Ranges of 10: 40..50 is the first to fail, whichever thread gets it.
+    with pytest.raises(ValueError, match="range starting at 40"):
+        run_ranges_on_threads(fail_from_40, 100, 3, 10)
+
+
+# ----------------------------------------------------------- sparse product
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make_sparse", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
+def test_a_shared_sparse_product_is_the_same_product(dtype, make_sparse):
+    rng = np.random.default_rng(0)
+    sparse = make_sparse(sp.random(57, 40, density=0.2, random_state=0, dtype=dtype))
+    dense = rng.standard_normal((40, 6)).astype(dtype)
+    whole = np.asarray(sparse @ dense)
+    for n_threads in (2, 3):
+        shared = _sparse_product(sparse, dense, n_threads=n_threads)
+        assert shared.dtype == whole.dtype
+        assert shared.tobytes() == whole.tobytes()  # each row computed alike
+        out = np.empty_like(whole)
+        assert _sparse_product(sparse, dense, out, n_threads) is out
+        assert out.tobytes() == whole.tobytes()
+
+
+# -------------------------------------------------------- sparse prediction
+@pytest.fixture
+def sparse_problem():
+    X = sp.random(300, 50, density=0.1, format="csr", random_state=0)
+    y = np.asarray(X @ np.random.default_rng(0).standard_normal((50, 3))).argmax(1)
+    return X, y
+
+
+def fitted(estimator, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(X, y)
+
+
+def test_small_or_dense_input_is_predicted_on_one_thread(sparse_problem):
+    X, y = sparse_problem
+    network = fitted(NNFSClassifier(random_state=0, max_iter=2), X, y)._network
+    assert network.sparse_prediction_threads(X) == 1  # 1,500 values x 100
+    assert network.sparse_prediction_threads(X.toarray()) == 1
+
+
+def blas_threads():
+    return [info["num_threads"] for info in threadpool_info()]
+
+
+@pytest.mark.parametrize("make_estimator", [NNFSClassifier, NNFSRegressor])
+def test_sparse_prediction_on_threads_is_exact(
+    sparse_problem, monkeypatch, make_estimator
+):
+    X, y = sparse_problem
+    estimator = fitted(make_estimator(random_state=0, max_iter=5), X, y)
+    method = getattr(estimator, "predict_proba", estimator.predict)
+    with threadpool_limits(limits=1, user_api="blas"):  # as the shared ones run
+        one_thread = method(X)
+    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(network_module, "available_cores", lambda: 3)
+    assert estimator._network.sparse_prediction_threads(X) == 3
+    before = blas_threads()
+    shared = method(X)
+    assert blas_threads() == before  # BLAS's thread limit is given back
+    assert shared.tobytes() == one_thread.tobytes()
+    np.testing.assert_allclose(shared, method(X.toarray()), rtol=1e-10)
+
+
+def test_an_overflow_found_on_a_thread_names_its_row(sparse_problem, monkeypatch):
+    X, y = sparse_problem
+    classifier = fitted(
+        NNFSClassifier(activation="linear", random_state=0, max_iter=2), X, y
+    )
+    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    too_large = X.tolil()
+    too_large[250, :] = 1e308  # in the second half of the rows
+    with pytest.raises(ValueError, match="overflowed .* for row 250 of X"):
+        classifier.predict_proba(too_large.tocsr())
