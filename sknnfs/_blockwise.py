@@ -13,8 +13,8 @@ Every value goes through the same operations in the same order whatever its
 block or thread, so the result is identical to one whole-array update.
 
 `run_ranges_on_threads` is the plain form underneath: any work on disjoint
-ranges of rows, a range per thread. `Network.predict` uses it for sparse
-input, whose products scipy computes on one core.
+ranges of rows, handed out to a few threads. Prediction uses it to share the
+first layer's product with sparse input, which scipy computes on one core.
 
 This module imports only NumPy and the standard library.
 """
