@@ -195,7 +195,7 @@ class Network:
         -------
         n_threads : int
         """
-        if isinstance(X, np.ndarray) or not hasattr(X, "nnz"):
+        if not hasattr(X, "nnz"):  # dense: BLAS shares the product already
             return 1
         enough_work = X.nnz * self.layer_sizes[1] // SPARSE_WORK_PER_THREAD
         return max(1, min(MAX_THREADS, available_cores(), enough_work))
