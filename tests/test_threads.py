@@ -1,4 +1,4 @@
-"""Work shared between threads: row ranges, and sparse prediction."""
+"""Work in pieces: row ranges on threads, prediction in row chunks and on threads."""
 
 import threading
 import warnings
@@ -103,13 +103,36 @@ def test_sparse_prediction_on_threads_is_exact(
     np.testing.assert_allclose(shared, method(X.toarray()), rtol=1e-10)
 
 
-def test_an_overflow_found_on_a_thread_names_its_row(sparse_problem, monkeypatch):
+@pytest.mark.parametrize("sparse", [False, True])
+def test_prediction_in_row_chunks_is_one_prediction(
+    sparse_problem, monkeypatch, sparse
+):
+    X, y = sparse_problem
+    X = X if sparse else X.toarray()
+    classifier = fitted(
+        NNFSClassifier(hidden_layer_sizes=(16, 8), random_state=0, max_iter=5), X, y
+    )
+    whole = classifier.predict_proba(X)
+    monkeypatch.setattr(network_module, "PREDICT_CHUNK_VALUES", 16 * 7)  # 7 rows
+    chunked = classifier.predict_proba(X)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12)
+    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    np.testing.assert_allclose(classifier.predict_proba(X), whole, rtol=1e-12)
+
+
+@pytest.mark.parametrize("chunk_values", [None, 100 * 7])
+def test_an_overflow_found_on_a_thread_names_its_row(
+    sparse_problem, monkeypatch, chunk_values
+):
     X, y = sparse_problem
     classifier = fitted(
         NNFSClassifier(activation="linear", random_state=0, max_iter=2), X, y
     )
     monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    if chunk_values:  # in chunks of 7 rows too: row 250 is in the 36th
+        monkeypatch.setattr(network_module, "PREDICT_CHUNK_VALUES", chunk_values)
     too_large = X.tolil()
     too_large[250, :] = 1e308  # in the second half of the rows
     with pytest.raises(ValueError, match="overflowed .* for row 250 of X"):
