@@ -27,11 +27,15 @@ from ._losses import LOSSES
 
 __all__ = ["Network"]
 
-# Rows per chunk at prediction time: about half a million values in the
-# widest layer (2-4 MB), so that a chunk's activations are still in cache when
-# the next product reads them (10 % faster than 4-million-value chunks on the
-# benchmark's synth60k test rows).
-PREDICT_CHUNK_VALUES = 1 << 19
+# Rows per chunk at prediction time. A chunk's activations should still be in
+# cache when the next product reads them (about half a million values in the
+# widest layer: 10 % faster than 4 million on the benchmark's synth60k test
+# rows), but a product of fewer than about 2,000 rows runs slower (the
+# benchmark's 1024-wide layers); and whatever the widths, a chunk holds at
+# most about 4 million values per layer.
+PREDICT_CACHE_VALUES = 1 << 19
+PREDICT_MIN_ROWS = 2048
+PREDICT_MAX_VALUES = 1 << 22
 # Threads share a sparse product when each gets at least this many
 # multiply-adds (about a millisecond of scipy's work).
 SPARSE_WORK_PER_THREAD = 1 << 22
@@ -207,7 +211,7 @@ class Network:
         """Output of the network (probabilities or predictions), in row chunks.
 
         Memory beyond the output stays bounded whatever the number of rows:
-        at most about ``PREDICT_CHUNK_VALUES`` values per layer.
+        at most about ``PREDICT_MAX_VALUES`` values per layer.
 
         Parameters
         ----------
@@ -225,7 +229,9 @@ class Network:
         """
         n_samples = X.shape[0]
         output_function = output_function or self.loss.predict
-        chunk_rows = max(1, PREDICT_CHUNK_VALUES // max(self.layer_sizes[1:]))
+        widest = max(self.layer_sizes[1:])
+        chunk_rows = max(PREDICT_MIN_ROWS, PREDICT_CACHE_VALUES // widest)
+        chunk_rows = max(1, min(chunk_rows, PREDICT_MAX_VALUES // widest))
         # With a single chunk its outputs are returned as they are, not copied.
         outputs = None
         if n_samples > chunk_rows:

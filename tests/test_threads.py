@@ -103,6 +103,12 @@ def test_sparse_prediction_on_threads_is_exact(
     np.testing.assert_allclose(shared, method(X.toarray()), rtol=1e-10)
 
 
+def in_chunks_of_7_rows(monkeypatch, widest):
+    monkeypatch.setattr(network_module, "PREDICT_MIN_ROWS", 1)
+    monkeypatch.setattr(network_module, "PREDICT_CACHE_VALUES", 7 * widest)
+    monkeypatch.setattr(network_module, "PREDICT_MAX_VALUES", 7 * widest)
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_prediction_in_row_chunks_is_one_prediction(
     sparse_problem, monkeypatch, sparse
@@ -113,7 +119,7 @@ def test_prediction_in_row_chunks_is_one_prediction(
         NNFSClassifier(hidden_layer_sizes=(16, 8), random_state=0, max_iter=5), X, y
     )
     whole = classifier.predict_proba(X)
-    monkeypatch.setattr(network_module, "PREDICT_CHUNK_VALUES", 16 * 7)  # 7 rows
+    in_chunks_of_7_rows(monkeypatch, widest=16)
     chunked = classifier.predict_proba(X)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12)
     monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
@@ -121,9 +127,9 @@ def test_prediction_in_row_chunks_is_one_prediction(
     np.testing.assert_allclose(classifier.predict_proba(X), whole, rtol=1e-12)
 
 
-@pytest.mark.parametrize("chunk_values", [None, 100 * 7])
+@pytest.mark.parametrize("in_chunks", [False, True])
 def test_an_overflow_found_on_a_thread_names_its_row(
-    sparse_problem, monkeypatch, chunk_values
+    sparse_problem, monkeypatch, in_chunks
 ):
     X, y = sparse_problem
     classifier = fitted(
@@ -131,8 +137,8 @@ def test_an_overflow_found_on_a_thread_names_its_row(
     )
     monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(network_module, "available_cores", lambda: 2)
-    if chunk_values:  # in chunks of 7 rows too: row 250 is in the 36th
-        monkeypatch.setattr(network_module, "PREDICT_CHUNK_VALUES", chunk_values)
+    if in_chunks:  # of 7 rows: row 250 is in the 36th
+        in_chunks_of_7_rows(monkeypatch, widest=100)
     too_large = X.tolil()
     too_large[250, :] = 1e308  # in the second half of the rows
     with pytest.raises(ValueError, match="overflowed .* for row 250 of X"):
