@@ -9,6 +9,7 @@ encoded, which fused output loss to use, and how to score.
 import copy
 import functools
 import math
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -44,7 +45,12 @@ MIN_VALIDATION_SAMPLES = 2
 
 @functools.cache
 def _threadpool_controller():
-    """One `ThreadpoolController` per process: making one inspects every library."""
+    """One `ThreadpoolController` per process, made on first use.
+
+    Making one inspects every loaded library (about 2 ms). It controls the
+    BLAS libraries loaded by then, NumPy's among them, which computes the
+    dense products.
+    """
     return ThreadpoolController()
 
 
@@ -535,12 +541,14 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         n_threads = self._network.sparse_prediction_threads(X)
-        if n_threads == 1:
-            return self._network.predict(X, output)
         # Large sparse X: its product with the first layer is shared between
-        # threads. OpenBLAS's threads spin for a while after every dense
-        # product and would take the cores from them, so BLAS keeps to one
-        # thread meanwhile (the layers after a sparse input are small).
+        # threads. That pays only if BLAS keeps to one thread meanwhile
+        # (OpenBLAS's threads spin for a while after every dense product and
+        # would take the cores; the layers after a sparse input are small),
+        # and only the main thread sets that reliably: OpenBLAS ignores a
+        # thread count raised again from another thread.
+        if n_threads == 1 or threading.current_thread() is not threading.main_thread():
+            return self._network.predict(X, output)
         with _threadpool_controller().limit(limits=1, user_api="blas"):
             return self._network.predict(X, output, n_threads)
 

@@ -81,7 +81,9 @@ def test_small_or_dense_input_is_predicted_on_one_thread(sparse_problem):
 
 
 def blas_threads():
-    return [info["num_threads"] for info in threadpool_info()]
+    return [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
 
 
 @pytest.mark.parametrize("make_estimator", [NNFSClassifier, NNFSRegressor])
@@ -143,3 +145,32 @@ def test_an_overflow_found_on_a_thread_names_its_row(
     too_large[250, :] = 1e308  # in the second half of the rows
     with pytest.raises(ValueError, match="overflowed .* for row 250 of X"):
         classifier.predict_proba(too_large.tocsr())
+
+
+def test_predictions_from_other_threads_leave_blas_alone(sparse_problem, monkeypatch):
+    # OpenBLAS ignores a thread count raised again from a thread other than
+    # the one that lowered it: only the main thread may touch it.
+    X, y = sparse_problem
+    classifier = fitted(NNFSClassifier(random_state=0, max_iter=5), X, y)
+    expected = classifier.predict_proba(X)
+    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    shared_by = []
+    original_predict = network_module.Network.predict
+
+    def recording_predict(self, X, output_function=None, n_threads=1):
+        shared_by.append((threading.current_thread().name, n_threads))
+        return original_predict(self, X, output_function, n_threads)
+
+    monkeypatch.setattr(network_module.Network, "predict", recording_predict)
+    before = blas_threads()
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(classifier.predict_proba(X)), name="worker"
+    )
+    worker.start()
+    worker.join()
+    classifier.predict_proba(X)
+    assert shared_by == [("worker", 1), ("MainThread", 2)]
+    assert blas_threads() == before
+    np.testing.assert_array_equal(results[0], expected)
