@@ -115,9 +115,11 @@ def run_ranges_on_threads(function, size, n_threads, n_ranges=None):
     as it is free. With more ranges than threads, a thread that shares its
     core (with another process, or with OpenBLAS's threads still spinning
     after a product) simply takes fewer ranges. Worker threads run in a copy
-    of the caller's context, so ``np.errstate`` applies to them too. If
-    ranges fail, the error of the first failing range is raised in the
-    caller, once every thread has finished.
+    of the caller's context, so ``np.errstate`` applies to them too. Once a
+    range fails (or is interrupted) no new range is started; the error of
+    the first failing range is raised in the caller, once every thread has
+    finished the range it was on. Ranges are handed out in order, so every
+    range before a failing one has run.
 
     Parameters
     ----------
@@ -131,14 +133,16 @@ def run_ranges_on_threads(function, size, n_threads, n_ranges=None):
     n_ranges = n_threads if n_ranges is None else n_ranges
     bounds = [size * index // n_ranges for index in range(n_ranges + 1)]
     errors = [None] * n_ranges
+    failed = threading.Event()  # once set, no thread takes a new range
     next_range = itertools.count()  # next() is atomic under the GIL
 
     def take_ranges():
-        while (index := next(next_range)) < n_ranges:
+        while not failed.is_set() and (index := next(next_range)) < n_ranges:
             try:
                 function(bounds[index], bounds[index + 1])
             except BaseException as error:  # re-raised in the calling thread
                 errors[index] = error
+                failed.set()
 
     threads = [
         threading.Thread(target=contextvars.copy_context().run, args=(take_ranges,))

@@ -42,6 +42,19 @@ def test_the_first_failing_range_is_the_error_raised():
         run_ranges_on_threads(fail_from_40, 100, 3, 10)
 
 
+def test_no_range_starts_after_a_failure():
+    started = []
+
+    def interrupted_at_20(start, stop):
+        started.append(start)
+        if start == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ranges_on_threads(interrupted_at_20, 100, 1, 10)
+    assert started == [0, 10, 20]
+
+
 # ----------------------------------------------------------- sparse product
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("make_sparse", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
