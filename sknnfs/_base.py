@@ -584,6 +584,9 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
                 f"sknnfs reads only format {PICKLE_FORMAT}. Load it with the "
                 "sknnfs version that saved it, or refit it."
             )
+        # Parameters added since format 1 was first written: the value that
+        # describes how the older estimators were made.
+        state.setdefault("bias_init", "zeros")
         super().__setstate__(state)
 
 

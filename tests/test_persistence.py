@@ -175,6 +175,18 @@ def test_pickles_without_a_format_load_as_format_1():
     np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
 
 
+@pytest.mark.parametrize("kind", Y)
+def test_pickles_from_before_bias_init_load_with_zero_biases_as_their_start(kind):
+    estimator = fit_quietly(make_estimator(kind), X, Y[kind])
+    state = estimator.__getstate__()
+    del state["bias_init"]  # as format 1 was written before the parameter
+    restored = type(estimator).__new__(type(estimator))
+    restored.__setstate__(state)
+    assert restored.get_params()["bias_init"] == "zeros"
+    assert repr(restored) == repr(estimator)
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+
+
 # -------------------------------------------------------------------- threads
 @pytest.mark.parametrize("dtype", ("float64", "float32"))
 def test_concurrent_predict_proba_matches_serial_results(dtype):
