@@ -184,12 +184,13 @@ class Dense:
         outputs : ndarray of shape (n_samples, n_neurons)
         cache : the inputs, for ``backward``
         """
-        if isinstance(inputs, np.ndarray):
-            outputs = np.matmul(inputs, self.weights, out=out)
-        elif hasattr(inputs, "nnz"):  # a scipy.sparse matrix or array
+        if hasattr(inputs, "nnz"):  # a scipy.sparse matrix or array
             outputs = _sparse_product(inputs, self.weights, out, n_threads)
-        else:  # a nested list
-            outputs = np.matmul(np.asarray(inputs), self.weights, out=out)
+        else:
+            # Also a nested list, as in the book's first chapters: converted
+            # here, so that the cache is an array for `backward`.
+            inputs = np.asarray(inputs)
+            outputs = np.matmul(inputs, self.weights, out=out)
         outputs += self.biases
         return outputs, inputs
 
@@ -217,15 +218,10 @@ class Dense:
         """
         dinputs_out, dweights_out, dbiases_out = out if out is not None else (None,) * 3
         inputs = cache
-        if isinstance(inputs, np.ndarray):
-            dweights = np.matmul(inputs.T, doutputs, out=dweights_out)
+        if hasattr(inputs, "nnz"):
+            dweights = _sparse_product(inputs.T, doutputs, dweights_out)
         else:
-            product = inputs.T @ doutputs
-            dweights = (
-                np.asarray(product)
-                if dweights_out is None
-                else _copy_into(dweights_out, product)
-            )
+            dweights = np.matmul(inputs.T, doutputs, out=dweights_out)
         # The column sums as a (1, n) @ (n, k) product: BLAS beats NumPy's
         # axis-0 reduction by about 3x on a training batch.
         row_of_ones = cached_full((1, doutputs.shape[0]), 1, doutputs.dtype)

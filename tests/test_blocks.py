@@ -247,3 +247,18 @@ def test_cached_full_is_one_read_only_array_per_arguments():
     assert cached_full((1, 5), 0, np.dtype(np.float32)) is not ones
     with pytest.raises(ValueError, match="read-only"):
         ones[0, 0] = 2.0
+
+
+def test_dense_takes_a_nested_list_forward_and_backward():
+    # The book's first chapters feed plain lists to a layer.
+    rows = [[1.0, 2.0, 3.0, 2.5], [2.0, 5.0, -1.0, 2.0], [-1.5, 2.7, 3.3, -0.8]]
+    layer = Dense(4, 3, random_state=0)
+    from_list = layer.forward(rows)
+    from_array = layer.forward(np.array(rows))
+    np.testing.assert_array_equal(from_list[0], from_array[0])
+    doutputs = np.ones((3, 3))
+    dinputs, (dweights, dbiases) = layer.backward(doutputs, from_list[1])
+    expected = layer.backward(doutputs, from_array[1])
+    np.testing.assert_array_equal(dinputs, expected[0])
+    np.testing.assert_array_equal(dweights, expected[1][0])
+    np.testing.assert_array_equal(dbiases, expected[1][1])
