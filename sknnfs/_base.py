@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 
 from ._batching import minibatches
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
+from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 
@@ -71,8 +72,8 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "weight_init": [StrOptions({"he", "glorot", "nnfs"})],
-        "bias_init": [StrOptions({"zeros", "glorot"})],
+        "weight_init": [StrOptions(set(WEIGHT_INITS))],
+        "bias_init": [StrOptions(set(BIAS_INITS))],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
         "bias_l1": [Interval(Real, 0, None, closed="left")],
