@@ -245,29 +245,11 @@ def _blocks():
         (SigmoidBinaryCrossentropy(), one_hot),
         (MeanSquaredError(), targets),
         (MeanAbsoluteError(), targets),
-    ):
-        name = type(loss).__name__
-        cases.append(
-            (f"{name}.forward", lambda x, f=loss, t=y_true: f.forward(x[:, :3], t))
-        )
-        cases.append(
-            (
-                f"{name}.backward",
-                lambda x, f=loss, t=y_true: f.backward(x[:, :3], t, weights),
-            )
-        )
-        cases.append(
-            (
-                f"{name}.loss_and_gradient",
-                lambda x, f=loss, t=y_true: f.loss_and_gradient(x[:, :3], t, weights),
-            )
-        )
-    for loss, y_true in (
+        # Probability losses clip y_pred first, so any values will do.
         (CategoricalCrossentropy(), class_indices),
         (BinaryCrossentropy(), one_hot),
     ):
         name = type(loss).__name__
-        # Probability losses clip y_pred first, so any values will do.
         cases.append(
             (f"{name}.forward", lambda x, f=loss, t=y_true: f.forward(x[:, :3], t))
         )
@@ -277,6 +259,15 @@ def _blocks():
                 lambda x, f=loss, t=y_true: f.backward(x[:, :3], t, weights),
             )
         )
+        if hasattr(loss, "loss_and_gradient"):  # the fused and regression losses
+            cases.append(
+                (
+                    f"{name}.loss_and_gradient",
+                    lambda x, f=loss, t=y_true: f.loss_and_gradient(
+                        x[:, :3], t, weights
+                    ),
+                )
+            )
     return cases
 
 
