@@ -12,6 +12,7 @@
 import pickle
 import threading
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -215,3 +216,28 @@ def test_concurrent_predict_proba_matches_serial_results(dtype):
     for index in range(8):
         for result in results[index]:
             assert result.tobytes() == serial[index].tobytes()
+
+
+# --------------------------------------------------------- pickles of 0.1.0
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_pickles_written_by_sknnfs_0_1_0_load_predict_and_keep_training():
+    # Written by sknnfs 0.1.0 (commit 9ed0821): a classifier (Adam, dropout,
+    # L2, two hidden layers) and a float32 regressor (SGD, early stopping),
+    # fitted for 5 epochs with random_state=0; the outputs were recorded
+    # then, after one further partial_fit for the *_partial_fit ones.
+    with open(DATA / "sknnfs-0.1.0-models.pkl", "rb") as file:
+        models = pickle.load(file)
+    expected = np.load(DATA / "sknnfs-0.1.0-outputs.npz")
+    X, y = expected["X"], expected["y"]
+    classifier, regressor = models["classifier"], models["regressor"]
+    assert classifier.predict_proba(X).tobytes() == expected["classifier"].tobytes()
+    assert regressor.predict(X).tobytes() == expected["regressor"].tobytes()
+    classifier.partial_fit(X, y)
+    regressor.partial_fit(X, X @ np.arange(1.0, 5.0))
+    assert (
+        classifier.predict_proba(X).tobytes()
+        == expected["classifier_partial_fit"].tobytes()
+    )
+    assert regressor.predict(X).tobytes() == expected["regressor_partial_fit"].tobytes()
