@@ -16,14 +16,22 @@ layers and threads. This differs from the book, whose classes keep
 loop can reuse preallocated buffers; ``backward`` may then overwrite
 ``doutputs`` in place.
 
-This module imports only NumPy.
+This module imports only NumPy and the engine's kernels.
 """
-
-import functools
 
 import numpy as np
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "Linear", "Softmax", "ACTIVATIONS"]
+from ._kernels import relu, row_max
+
+__all__ = [
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Linear",
+    "Softmax",
+    "ACTIVATIONS",
+    "HIDDEN_ACTIVATIONS",
+]
 
 
 class ReLU:
@@ -53,11 +61,7 @@ class ReLU:
         cache : ndarray
             The outputs, which is all ``backward`` needs.
         """
-        # A row of zeros rather than the scalar 0: NumPy's maximum has no SIMD
-        # loop for a scalar operand and runs about 3x slower with one.
-        inputs = np.asarray(inputs)
-        zeros = cached_full(inputs.shape[-1:], 0, inputs.dtype)
-        outputs = np.maximum(inputs, zeros, out=out)
+        outputs = relu(inputs, out=out)  # np.maximum(0, inputs)
         return outputs, outputs
 
     def backward(self, doutputs, cache, out=None):
@@ -205,42 +209,6 @@ class Softmax:
         return out
 
 
-def row_max(values):
-    """``values.max(axis=-1, keepdims=True)``, faster for a few columns.
-
-    NumPy reduces a short last axis one row at a time; for a 2-d array it is
-    several times faster to reduce a transposed copy along its first axis,
-    which runs over all rows at once (the maximum is exact either way).
-    """
-    values = np.asarray(values)
-    if values.ndim != 2:
-        return values.max(axis=-1, keepdims=True)
-    return np.ascontiguousarray(values.T).max(axis=0)[:, np.newaxis]
-
-
-@functools.lru_cache(maxsize=64)
-def cached_full(shape, fill_value, dtype):
-    """A read-only array filled with ``fill_value``, made once per arguments.
-
-    A training step uses a few such constants on every batch (a row of zeros
-    for `ReLU`, rows and columns of ones to sum by matrix product); caching
-    them saves an allocation per use.
-
-    Parameters
-    ----------
-    shape : tuple of int
-    fill_value : scalar
-    dtype : numpy.dtype
-
-    Returns
-    -------
-    array : ndarray of the given shape and dtype, not writeable
-    """
-    array = np.full(shape, fill_value, dtype=dtype)
-    array.flags.writeable = False
-    return array
-
-
 def softmax(logits, out=None):
     """Row-wise softmax of ``logits`` of shape (n_samples, n_classes)."""
     out = np.subtract(logits, row_max(logits), out=out)
@@ -281,3 +249,7 @@ ACTIVATIONS = {
     "identity": Linear,
     "softmax": Softmax,
 }
+
+# What the estimators accept for their hidden layers (MLPClassifier's
+# 'logistic' and 'identity' are spelt 'sigmoid' and 'linear' there).
+HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "linear")

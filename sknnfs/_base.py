@@ -1,23 +1,22 @@
 """Shared scikit-learn machinery of NNFSClassifier and NNFSRegressor.
 
-`BaseNNFS` declares the constructor parameters and their constraints, checks
-the data, and runs the training loop: fit -> epochs -> one epoch -> one step
-(`Network.train_step`). The subclasses only say how targets are checked and
-encoded, which fused output loss to use, and how to score.
+`BaseNNFS` declares the parameters and their constraints, checks the data,
+builds the network and the optimizer, and runs the epochs (`_train`); one
+epoch and one step are `sknnfs._training.Trainer`'s. The subclasses say how
+targets are checked and encoded, which fused output loss to use, and how to
+score.
 """
 
 import copy
-import functools
-import math
-import threading
+import inspect
 import time
 import warnings
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
@@ -26,13 +25,14 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from threadpoolctl import ThreadpoolController
 
-from ._batching import minibatches
+from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._network import Network
 from ._optimizers import OPTIMIZERS
+from ._prediction import predict_outputs
+from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
 __all__ = ["BaseNNFS"]
 
@@ -40,22 +40,16 @@ __all__ = ["BaseNNFS"]
 # `BaseNNFS.__setstate__` to convert (or refuse) the older formats.
 PICKLE_FORMAT = 1
 
-# Fewest samples early stopping holds out; one more is left to train on.
-MIN_VALIDATION_SAMPLES = 2
+# The estimators' ``out_activation_`` for each output loss.
+OUT_ACTIVATIONS = {
+    "softmax_crossentropy": "softmax",
+    "sigmoid_crossentropy": "logistic",
+    "squared_error": "identity",
+    "absolute_error": "identity",
+}
 
 
-@functools.cache
-def _threadpool_controller():
-    """One `ThreadpoolController` per process, made on first use.
-
-    Making one inspects every loaded library (about 2 ms). It controls the
-    BLAS libraries loaded by then, NumPy's among them, which computes the
-    dense products.
-    """
-    return ThreadpoolController()
-
-
-class BaseNNFS(CallbackSupportMixin, BaseEstimator):
+class BaseNNFS(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknnfs estimators; not for direct use."""
 
     _parameter_constraints: dict = {
@@ -63,7 +57,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "activation": [StrOptions({"relu", "sigmoid", "tanh", "linear"})],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "decay": [Interval(Real, 0, None, closed="left")],
@@ -98,39 +92,37 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    # Set by the subclasses.
-    _estimator_kind = "estimator"
-
+    @abstractmethod
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
-        optimizer="adam",
-        learning_rate=0.001,
-        decay=0.0,
-        momentum=0.9,
-        rho=0.9,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        weight_init="he",
-        bias_init="zeros",
-        l1=0.0,
-        l2=0.0,
-        bias_l1=0.0,
-        bias_l2=0.0,
-        dropout=0.0,
-        batch_size="auto",
-        max_iter=200,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        dtype=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
+        hidden_layer_sizes,
+        activation,
+        optimizer,
+        learning_rate,
+        decay,
+        momentum,
+        rho,
+        beta_1,
+        beta_2,
+        epsilon,
+        weight_init,
+        bias_init,
+        l1,
+        l2,
+        bias_l1,
+        bias_l2,
+        dropout,
+        batch_size,
+        max_iter,
+        shuffle,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        dtype,
+        warm_start,
+        random_state,
+        verbose,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -162,22 +154,33 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         self.verbose = verbose
 
     # ---------------------------------------------------------- subclass API
-    def _check_targets(self, y, *, reset, incremental, classes=None):
-        """Validate ``y`` and return it encoded for the network's loss.
+    @abstractmethod
+    def _validate_targets(self, y):
+        """Check ``y`` alone (its type and shape); return it, tidied."""
+
+    @abstractmethod
+    def _init_targets(self, y, *, classes, incremental):
+        """On a fresh fit: set what ``y`` says about the outputs.
+
+        The classifier sets ``classes_`` and ``n_outputs_``, the regressor
+        ``n_outputs_``.
+        """
+
+    @abstractmethod
+    def _encode_targets(self, y, *, classes):
+        """``y`` encoded for the loss, checked against the fitted outputs.
 
         Integer class indices for the softmax loss, otherwise a float matrix
-        of shape (n_samples, n_outputs). With ``reset`` it also sets
-        ``classes_`` (classifier), ``n_outputs_``, ``n_layers_`` and
-        ``out_activation_``.
+        of shape (n_samples, n_outputs).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def _loss_name(self):
-        raise NotImplementedError
+        """The network's output loss, a key of `sknnfs._losses.LOSSES`."""
 
+    @abstractmethod
     def _validation_score(self, X, y_encoded, sample_weight):
         """Score of the network on encoded validation data; greater is better."""
-        raise NotImplementedError
 
     def _stratify_labels(self, y_encoded):
         """Labels to stratify the validation split on, or None."""
@@ -215,7 +218,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             dtype=dtype if dtype is not None else self._network.dtype,
         )
 
-    def _check_sample_weight(self, sample_weight, X, y_encoded, *, incremental):
+    def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
         """Combine sample_weight and class weights, normalised to mean one."""
         factors = self._sample_weight_factors(y_encoded, incremental=incremental)
         if sample_weight is None and factors is None:
@@ -260,8 +263,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
 
     def _fit_unguarded(self, X, y, sample_weight, *, incremental, classes):
         hidden_sizes = self._hidden_sizes()
-        fitted = hasattr(self, "_network")
-        reset = not fitted or not (incremental or self.warm_start)
+        reset = not hasattr(self, "_network") or not (incremental or self.warm_start)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
         X, y = validate_data(
             self,
@@ -274,51 +276,28 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
             y_numeric=False,
         )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
-        y_encoded = self._check_targets(
-            y, reset=reset, incremental=incremental, classes=classes
-        )
+        y = self._validate_targets(y)
+        if reset:
+            self._init_targets(y, classes=classes, incremental=incremental)
+            self.n_layers_ = len(hidden_sizes) + 2
+            self.out_activation_ = OUT_ACTIVATIONS[self._loss_name()]
+        # On a fresh fit `_init_targets` has taken ``classes`` already.
+        y_encoded = self._encode_targets(y, classes=None if reset else classes)
         if y_encoded.dtype.kind == "f":
             y_encoded = y_encoded.astype(dtype, copy=False)
-        sample_weight = self._check_sample_weight(
+        sample_weight = self._training_weights(
             sample_weight, X, y_encoded, incremental=incremental
         )
-
         if reset:
-            random_state = check_random_state(self.random_state)
-            network = Network(
-                [X.shape[1], *hidden_sizes, self.n_outputs_],
-                hidden_activation=self.activation,
-                loss=self._loss_name(),
-                dropout=self.dropout,
-                weight_init=self.weight_init,
-                bias_init=self.bias_init,
-                l1=self.l1,
-                l2=self.l2,
-                bias_l1=self.bias_l1,
-                bias_l2=self.bias_l2,
-                dtype=dtype,
-                random_state=random_state,
-            )
-            training_rng = np.random.default_rng(
-                random_state.randint(np.iinfo(np.int32).max)
-            )
-            history = _History()
-            optimizer = None
+            trainer = self._new_trainer([X.shape[1], *hidden_sizes], dtype)
+            history = History()
         else:
-            network = self._network
-            network.ensure_writeable()
-            training_rng = self._training_rng
-            history = _History.of(self)
-            optimizer = self._optimizer if incremental else None
-        if optimizer is None:
-            optimizer = self._make_optimizer()
-        optimizer.ensure_writeable()
-
+            trainer = self._continued_trainer(incremental)
+            history = History.of(self)
+        trainer.optimizer.ensure_writeable()
         # partial_fit is one epoch with no stopping rule; fit runs up to max_iter.
         self._train(
-            network,
-            optimizer,
-            training_rng,
+            trainer,
             history,
             X,
             y_encoded,
@@ -329,72 +308,39 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         )
         return self
 
+    def _new_trainer(self, input_and_hidden_sizes, dtype):
+        """A new network, drawn from ``random_state``, with a new optimizer."""
+        random_state = check_random_state(self.random_state)
+        network = Network(
+            [*input_and_hidden_sizes, self.n_outputs_],
+            hidden_activation=self.activation,
+            loss=self._loss_name(),
+            dropout=self.dropout,
+            weight_init=self.weight_init,
+            bias_init=self.bias_init,
+            l1=self.l1,
+            l2=self.l2,
+            bias_l1=self.bias_l1,
+            bias_l2=self.bias_l2,
+            dtype=dtype,
+            random_state=random_state,
+        )
+        training_rng = np.random.default_rng(
+            random_state.randint(np.iinfo(np.int32).max)
+        )
+        return Trainer(network, self._make_optimizer(), training_rng)
+
+    def _continued_trainer(self, incremental):
+        """The fitted network; partial_fit also keeps the optimizer's state."""
+        self._network.ensure_writeable()
+        optimizer = self._optimizer if incremental else self._make_optimizer()
+        return Trainer(self._network, optimizer, self._training_rng)
+
     def _make_optimizer(self):
-        common = dict(learning_rate=self.learning_rate, decay=self.decay)
-        if self.optimizer == "sgd":
-            return OPTIMIZERS["sgd"](momentum=self.momentum, **common)
-        if self.optimizer == "adagrad":
-            return OPTIMIZERS["adagrad"](epsilon=self.epsilon, **common)
-        if self.optimizer == "rmsprop":
-            return OPTIMIZERS["rmsprop"](epsilon=self.epsilon, rho=self.rho, **common)
-        return OPTIMIZERS["adam"](
-            epsilon=self.epsilon, beta_1=self.beta_1, beta_2=self.beta_2, **common
-        )
-
-    def _split_validation(self, X, y_encoded, sample_weight, rng):
-        """Hold out ``validation_fraction`` of the data, stratified where possible.
-
-        Only samples with a positive weight are held out: a zero-weight sample
-        says nothing about the model, and a validation set of only those has
-        no score (its weights sum to zero). Zero-weight samples stay in the
-        training part, where they contribute nothing either.
-        """
-        n_samples = X.shape[0]
-        candidates = (
-            np.arange(n_samples)
-            if sample_weight is None
-            else np.flatnonzero(sample_weight > 0)
-        )
-        n_candidates = len(candidates)
-        # Two held-out samples at least: R² is undefined on a single one.
-        n_validation = min(
-            max(
-                MIN_VALIDATION_SAMPLES, int(round(self.validation_fraction * n_samples))
-            ),
-            n_candidates - 1,
-        )
-        if n_validation < MIN_VALIDATION_SAMPLES:
-            raise ValueError(
-                f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
-                f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
-            )
-        stratify = self._stratify_labels(y_encoded)
-        if stratify is not None:
-            stratify = stratify[candidates]
-            counts = np.bincount(stratify)
-            counts = counts[counts > 0]
-            if counts.min() < 2 or not (
-                len(counts) <= n_validation <= n_candidates - len(counts)
-            ):
-                stratify = None
-        train_idx, val_idx = train_test_split(
-            candidates,
-            test_size=n_validation,
-            random_state=rng.integers(np.iinfo(np.int32).max),
-            stratify=stratify,
-        )
-        if n_candidates < n_samples:
-            train_idx = np.union1d(train_idx, np.flatnonzero(sample_weight <= 0))
-        train_idx.sort()
-        val_idx.sort()
-
-        def take(values, idx):
-            return None if values is None else values[idx]
-
-        return (
-            (X[train_idx], y_encoded[train_idx], take(sample_weight, train_idx)),
-            (X[val_idx], y_encoded[val_idx], take(sample_weight, val_idx)),
-        )
+        """The optimizer named by ``optimizer``, with the parameters it takes."""
+        optimizer_class = OPTIMIZERS[self.optimizer]
+        names = inspect.signature(optimizer_class).parameters
+        return optimizer_class(**{name: getattr(self, name) for name in names})
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -403,9 +349,7 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
 
     def _train(
         self,
-        network,
-        optimizer,
-        rng,
+        trainer,
         history,
         X,
         y,
@@ -420,86 +364,45 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         early_stopping = stopping and self.early_stopping
         validation = None
         if early_stopping:
-            (X, y, sample_weight), validation = self._split_validation(
-                X, y, sample_weight, rng
+            stratify = self._stratify_labels(y)
+            (X, y, sample_weight), validation = split_validation(
+                X, y, sample_weight, self.validation_fraction, stratify, trainer.rng
             )
-        n_samples = X.shape[0]
-        batch_size = self._batch_size(n_samples)
-        completed_params = network.copy_params()
-        no_improvement_count = 0
-        best_params = None
-        converged = False
-        stopped_by_callback = False
-
-        # Publish the network now so that hooks and callbacks see it.
-        self._network, self._optimizer, self._training_rng = network, optimizer, rng
+        network = trainer.network
+        batch_size = self._batch_size(X.shape[0])
+        plateau = Plateau(self.tol, history.best_score(early_stopping))
+        # Published now so that hooks and callbacks see the network.
+        self._network, self._optimizer = network, trainer.optimizer
+        self._training_rng = trainer.rng
         callbacks = EpochCallbacks(self, max_epochs, *callback_data)
+        completed_params, best_params = network.flat_params_copy(), None
+        stopped = False
         try:
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
                 epoch_start = time.perf_counter()
-                epoch_loss = self._run_epoch(
-                    network, optimizer, rng, X, y, sample_weight, batch_size
+                loss = trainer.run_epoch(X, y, sample_weight, batch_size, self.shuffle)
+                raise_if_diverged(loss, network, history.n_iter + 1, self.learning_rate)
+                score = self._validation_score(*validation) if early_stopping else -loss
+                if plateau.update(score) and early_stopping:
+                    best_params = network.flat_params_copy()
+                validation_score = score if early_stopping else None
+                history.record(loss, X.shape[0], validation_score, plateau.best_score)
+                completed_params = network.flat_params_copy()
+                self._end_epoch(history, early_stopping, epoch_start)
+                stopped = callbacks.end_epoch() or (
+                    stopping and plateau.stalled(self.n_iter_no_change)
                 )
-                # The last step of an epoch can overflow the weights while the
-                # loss it reports (computed before the step) is still finite.
-                if not math.isfinite(epoch_loss):
-                    problem = f"the loss became {epoch_loss}"
-                elif not np.isfinite(network.flat_params).all():
-                    problem = "the weights overflowed to inf or nan"
-                else:
-                    problem = None
-                if problem is not None:
-                    raise ValueError(
-                        f"Training diverged: {problem} at epoch "
-                        f"{history.n_iter + 1}. Try a smaller learning_rate (now "
-                        f"{self.learning_rate!r}), or scale the features."
-                    )
-                history.n_iter += 1
-                history.t += n_samples
-                history.loss_curve.append(epoch_loss)
-                if early_stopping:
-                    score = self._validation_score(*validation)
-                    history.validation_scores.append(score)
-                    if score < history.best_validation_score + self.tol:
-                        no_improvement_count += 1
-                    else:
-                        no_improvement_count = 0
-                    if score > history.best_validation_score:
-                        history.best_validation_score = score
-                        best_params = network.copy_params()
-                else:
-                    if epoch_loss > history.best_loss - self.tol:
-                        no_improvement_count += 1
-                    else:
-                        no_improvement_count = 0
-                    history.best_loss = min(history.best_loss, epoch_loss)
-                completed_params = network.copy_params()
-                history.store(self, early_stopping)
-                if self.verbose:
-                    self._print_epoch(history, time.perf_counter() - epoch_start)
-                self._on_epoch_end(history)
-                if callbacks.end_epoch():
-                    stopped_by_callback = True
-                    break
-                if stopping and no_improvement_count >= self.n_iter_no_change:
-                    converged = True
+                if stopped:
                     break
         except KeyboardInterrupt:
-            network.set_params(completed_params)
-            history.store(self, early_stopping)
-            callbacks.end()
-            warnings.warn(
-                f"Training interrupted after {history.n_iter} epochs; the estimator "
-                "keeps the weights of the last completed epoch.",
-                UserWarning,
-                stacklevel=3,
-            )
+            network.load_flat_params(completed_params)
+            self._interrupted(history, early_stopping, callbacks)
             return
-        if early_stopping and best_params is not None:
-            network.set_params(best_params)
+        if best_params is not None:
+            network.load_flat_params(best_params)
         callbacks.end()
-        if stopping and not (converged or stopped_by_callback):
+        if stopping and not stopped:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
@@ -507,27 +410,30 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _run_epoch(self, network, optimizer, rng, X, y, sample_weight, batch_size):
-        """One pass over the data in minibatches; returns the mean batch loss."""
-        n_samples = X.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else None
-        total_loss = 0.0
-        for X_batch, y_batch, weight_batch in minibatches(
-            X, y, sample_weight, batch_size, order
-        ):
-            batch_loss = network.train_step(
-                X_batch, y_batch, weight_batch, optimizer, rng
-            )
-            if not math.isfinite(batch_loss):
-                return batch_loss
-            total_loss += batch_loss * X_batch.shape[0]
-        return total_loss / n_samples
+    def _end_epoch(self, history, early_stopping, epoch_start):
+        """Publish a completed epoch: fitted attributes, verbose line, hook."""
+        history.store(self, early_stopping)
+        if self.verbose:
+            self._print_epoch(history, time.perf_counter() - epoch_start)
+        self._on_epoch_end(history)
+
+    def _interrupted(self, history, early_stopping, callbacks):
+        """After Ctrl-C, with the last completed epoch's weights back: a warning."""
+        history.store(self, early_stopping)
+        callbacks.end()
+        warnings.warn(
+            f"Training interrupted after {history.n_iter} epochs; the estimator "
+            "keeps the weights of the last completed epoch.",
+            UserWarning,
+            stacklevel=4,
+        )
 
     def _on_epoch_end(self, history):
-        """Hook called after every completed epoch; a no-op for subclasses to extend.
+        """Called after every completed epoch; does nothing.
 
-        scikit-learn's callbacks do not need it: `EpochCallbacks` wraps each
-        epoch as a subtask.
+        A seam for tests, which patch it to record or interrupt training at
+        epoch boundaries. scikit-learn's callbacks do not need it:
+        `EpochCallbacks` wraps each epoch as a subtask.
         """
 
     def _print_epoch(self, history, seconds):
@@ -537,21 +443,11 @@ class BaseNNFS(CallbackSupportMixin, BaseEstimator):
         print(f"{line}, {seconds:.3f} s")
 
     # ------------------------------------------------------------ prediction
-    def _forward(self, X, output=None):
-        """Checked input through the network (probabilities or predictions)."""
+    def _predict_outputs(self, X, output_function=None):
+        """Checked input through the network: probabilities or predictions."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        n_threads = self._network.sparse_prediction_threads(X)
-        # Large sparse X: its product with the first layer is shared between
-        # threads. That pays only if BLAS keeps to one thread meanwhile
-        # (OpenBLAS's threads spin for a while after every dense product and
-        # would take the cores; the layers after a sparse input are small),
-        # and only the main thread sets that reliably: OpenBLAS ignores a
-        # thread count raised again from another thread.
-        if n_threads == 1 or threading.current_thread() is not threading.main_thread():
-            return self._network.predict(X, output)
-        with _threadpool_controller().limit(limits=1, user_api="blas"):
-            return self._network.predict(X, output, n_threads)
+        return predict_outputs(self._network, X, output_function)
 
     # ------------------------------------------------------------ attributes
     @property
@@ -607,7 +503,7 @@ class _Snapshot:
     def __init__(self, estimator):
         self.attributes = estimator.__dict__.copy()
         network = self.attributes.get("_network")
-        self.params = None if network is None else network.copy_params()
+        self.params = None if network is None else network.flat_params_copy()
         # The optimizer and the generator change in place while training.
         self.optimizer = copy.deepcopy(self.attributes.get("_optimizer"))
         self.training_rng = copy.deepcopy(self.attributes.get("_training_rng"))
@@ -627,45 +523,6 @@ class _Snapshot:
         estimator.__dict__.update(callback_state)
         if self.params is not None:
             estimator._network.ensure_writeable()
-            estimator._network.set_params(self.params)
+            estimator._network.load_flat_params(self.params)
             estimator._optimizer = self.optimizer
             estimator._training_rng = self.training_rng
-
-
-class _History:
-    """Per-fit training record; copied onto the estimator after every epoch."""
-
-    def __init__(self):
-        self.n_iter = 0
-        self.t = 0
-        self.loss_curve = []
-        self.best_loss = np.inf
-        self.validation_scores = []
-        self.best_validation_score = -np.inf
-
-    @classmethod
-    def of(cls, estimator):
-        history = cls()
-        history.n_iter = estimator.n_iter_
-        history.t = estimator.t_
-        history.loss_curve = list(estimator.loss_curve_)
-        if estimator.best_loss_ is not None:
-            history.best_loss = estimator.best_loss_
-        if estimator.validation_scores_ is not None:
-            history.validation_scores = list(estimator.validation_scores_)
-            history.best_validation_score = estimator.best_validation_score_
-        return history
-
-    def store(self, estimator, early_stopping):
-        estimator.n_iter_ = self.n_iter
-        estimator.t_ = self.t
-        estimator.loss_curve_ = list(self.loss_curve)
-        estimator.loss_ = self.loss_curve[-1] if self.loss_curve else None
-        if early_stopping:
-            estimator.best_loss_ = None
-            estimator.validation_scores_ = list(self.validation_scores)
-            estimator.best_validation_score_ = self.best_validation_score
-        else:
-            estimator.best_loss_ = self.best_loss
-            estimator.validation_scores_ = None
-            estimator.best_validation_score_ = None

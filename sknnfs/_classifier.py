@@ -13,7 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._activations import log_softmax
 from ._base import BaseNNFS
+from ._docstrings import fill_docstring
 from ._losses import SigmoidBinaryCrossentropy
+from ._prediction import predict_outputs
 
 __all__ = ["NNFSClassifier"]
 
@@ -54,102 +56,11 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(100,)
-        Number of neurons of each hidden layer; ``()`` gives softmax
-        (multinomial logistic) regression.
-    activation : {'relu', 'sigmoid', 'tanh', 'linear'}, default='relu'
-        Activation of the hidden layers.
-    optimizer : {'adam', 'sgd', 'adagrad', 'rmsprop'}, default='adam'
-        The book's optimizers; see `sknnfs.Adam` and friends.
-    learning_rate : float, default=0.001
-        Initial learning rate of every optimizer.
-    decay : float, default=0.0
-        Learning-rate decay per step: ``lr_t = learning_rate / (1 + decay * t)``.
-    momentum : float, default=0.9
-        Momentum of ``'sgd'``.
-    rho : float, default=0.9
-        Cache decay of ``'rmsprop'``.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Moment decays of ``'adam'``.
-    epsilon : float, default=1e-7
-        Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and ``'adam'``.
-    weight_init : {'he', 'glorot', 'nnfs'}, default='he'
-        Initial weights: He normal, Glorot uniform, or the book's
-        ``0.01 * N(0, 1)``.
-    bias_init : {'zeros', 'glorot'}, default='zeros'
-        Initial biases: zero, as in the book, or Glorot uniform
-        ``U(-a, a)``, ``a = sqrt(6 / (n_inputs + n_neurons))``, the draw
-        `MLPClassifier` makes for its intercepts. With
-        ``weight_init='glorot'`` the network starts as `MLPClassifier` does,
-        which helps when there are only a few epochs to train.
-    l1, l2 : float, default=0.0
-        Penalties ``l1 * sum(|W|)`` and ``l2 * sum(W**2)`` on every weight
-        matrix, added to each batch's loss as in the book.
-    bias_l1, bias_l2 : float, default=0.0
-        The same penalties on the biases.
-    dropout : float in [0, 1), default=0.0
-        Fraction of each hidden layer's units dropped while training
-        (inverted dropout: nothing changes at prediction time).
-    batch_size : int or 'auto', default='auto'
-        Minibatch size; ``'auto'`` is ``min(200, n_samples)``.
-    max_iter : int, default=200
-        Maximum number of epochs.
-    shuffle : bool, default=True
-        Shuffle the samples before each epoch.
-    tol : float, default=1e-4
-        Minimum improvement of the training loss (or validation score) that
-        counts as progress.
-    n_iter_no_change : int, default=10
-        Stop after this many epochs without progress.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop when
-        its score (negated log-loss) stops improving, and keep the best
-        epoch's weights.
-    validation_fraction : float in (0, 1), default=0.1
-    class_weight : dict, 'balanced' or None, default=None
-        Weights multiplying each sample's loss by its class; ``'balanced'``
-        uses ``n_samples / (n_classes * bincount(y))``. Not for multilabel
-        ``y``.
-    dtype : {'float32', 'float64'} or None, default=None
-        ``None`` trains in float32 when ``X`` is float32, else in float64.
-    warm_start : bool, default=False
-        Continue from the current weights on the next ``fit``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the shuffling, dropout and the validation
-        split. NumPy's global random state is never used or changed.
-    verbose : int, default=0
-        ``1`` prints one line per epoch (epoch, loss, validation score,
-        seconds).
+    {parameters}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (for multilabel ``y``, the label indices).
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Defined when ``X`` has string feature names (a DataFrame).
-    coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (n_units_i, n_units_i+1).
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (n_units_i+1,).
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of output units.
-    out_activation_ : {'softmax', 'logistic'}
-    n_iter_ : int
-        Epochs run.
-    t_ : int
-        Training samples seen.
-    loss_ : float
-        Training loss of the last epoch (mean data loss plus penalty).
-    loss_curve_ : list of float
-        Training loss of every epoch.
-    best_loss_ : float or None
-        Lowest training loss (None with early stopping).
-    validation_scores_ : list of float or None
-        Validation score of every epoch (with early stopping).
-    best_validation_score_ : float or None
+    {attributes}
 
     See Also
     --------
@@ -279,7 +190,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     # -------------------------------------------------------------- targets
-    def _check_targets(self, y, *, reset, incremental, classes=None):
+    def _validate_targets(self, y):
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -292,8 +203,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             y = y[:, 0]
         _check_label_types(y, "y")
         check_classification_targets(y)
-        target_type = type_of_target(y, input_name="y")
-        if target_type == "multiclass-multioutput":
+        if type_of_target(y, input_name="y") == "multiclass-multioutput":
             # Otherwise a 2-D y of several labels per column would be taken
             # for a label vector and fail deep inside the loss.
             raise ValueError(
@@ -302,42 +212,14 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 "For several multiclass outputs, use "
                 "sklearn.multioutput.MultiOutputClassifier."
             )
-        multilabel = target_type == "multilabel-indicator"
-        if reset:
-            return self._set_targets(y, multilabel, classes, incremental)
-        if classes is not None and not np.array_equal(
-            np.sort(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"classes={classes!r} is not the same as on the first call to "
-                f"partial_fit: {self.classes_!r}"
-            )
-        if multilabel != self._multilabel:
-            raise ValueError(
-                "y is "
-                + ("a multilabel indicator matrix" if multilabel else "a label vector")
-                + " but the classifier was fitted on "
-                + ("multilabel" if self._multilabel else "single-label")
-                + " targets"
-            )
-        if multilabel:
-            if y.shape[1] != self.n_outputs_:
-                raise ValueError(
-                    f"y has {y.shape[1]} labels but the classifier was fitted "
-                    f"with {self.n_outputs_}"
-                )
-            return y
-        return self._encode(y)
+        # Valid 2-D targets are now multilabel indicators, and only they.
+        return y
 
-    def _set_targets(self, y, multilabel, classes, incremental):
-        self._multilabel = multilabel
-        if multilabel:
+    def _init_targets(self, y, *, classes, incremental):
+        self._multilabel = y.ndim == 2
+        if self._multilabel:
             self.classes_ = np.arange(y.shape[1])
-            self.n_outputs_ = y.shape[1]
-            self.out_activation_ = "logistic"
-            self.n_layers_ = len(self._hidden_sizes()) + 2
-            return y
-        if classes is not None:
+        elif classes is not None:
             classes = np.asarray(classes)
             _check_label_types(classes, "classes")
             if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
@@ -349,17 +231,41 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             raise ValueError("classes must be passed on the first call to partial_fit.")
         else:
             self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
+        if not self._multilabel and len(self.classes_) < 2:
             raise ValueError(
                 "NNFSClassifier needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {self.classes_[0]!r}"
             )
         self.n_outputs_ = len(self.classes_)
-        self.out_activation_ = "softmax"
-        self.n_layers_ = len(self._hidden_sizes()) + 2
-        return self._encode(y)
+
+    def _encode_targets(self, y, *, classes):
+        if classes is not None and not np.array_equal(
+            np.sort(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on the first call to "
+                f"partial_fit: {self.classes_!r}"
+            )
+        multilabel = y.ndim == 2
+        if multilabel != self._multilabel:
+            raise ValueError(
+                "y is "
+                + ("a multilabel indicator matrix" if multilabel else "a label vector")
+                + " but the classifier was fitted on "
+                + ("multilabel" if self._multilabel else "single-label")
+                + " targets"
+            )
+        if not multilabel:
+            return self._encode(y)
+        if y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} labels but the classifier was fitted "
+                f"with {self.n_outputs_}"
+            )
+        return y
 
     def _encode(self, y):
+        """Class labels to their indices in ``classes_``; unknown labels raise."""
         encoded = np.searchsorted(self.classes_, y)
         encoded = np.minimum(encoded, len(self.classes_) - 1)
         unknown = self.classes_[encoded] != y
@@ -421,7 +327,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             Rows sum to one (for multilabel ``y``: one independent
             probability per label).
         """
-        return self._forward(X)
+        return self._predict_outputs(X)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed from the logits.
@@ -436,7 +342,9 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             Finite for any finite input.
         """
         check_is_fitted(self)
-        return self._forward(X, _log_sigmoid if self._multilabel else log_softmax)
+        return self._predict_outputs(
+            X, _log_sigmoid if self._multilabel else log_softmax
+        )
 
     def predict(self, X):
         """Most probable class of each sample (multilabel: labels with p > 0.5).
@@ -474,7 +382,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
         if self._multilabel:
-            logits = self._network.predict(X, lambda logits: logits)
+            logits = predict_outputs(self._network, X, lambda logits: logits)
             if y.shape != logits.shape:
                 raise ValueError(
                     f"y has shape {y.shape}; expected {logits.shape} for this "
@@ -484,7 +392,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             return -float(np.average(sample_losses, weights=sample_weight))
         return -log_loss(
             y,
-            self._network.predict(X),
+            predict_outputs(self._network, X),
             labels=self.classes_,
             sample_weight=sample_weight,
         )
@@ -493,3 +401,37 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+fill_docstring(
+    NNFSClassifier,
+    attributes=[
+        "classes_",
+        "n_features_in_",
+        "feature_names_in_",
+        "coefs_",
+        "intercepts_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "n_iter_",
+        "t_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+    ],
+    overrides={
+        "early_stopping": (
+            "bool",
+            "Hold out ``validation_fraction`` of the data (stratified), stop "
+            "when its score (the negated log-loss) stops improving, and keep "
+            "the best epoch's weights.",
+        ),
+        "out_activation_": (
+            "{'softmax', 'logistic'}",
+            "``'logistic'`` (a sigmoid per label) for multilabel ``y``.",
+        ),
+    },
+)

@@ -11,15 +11,14 @@ optimizers keep their own state, so a layer is just its ``weights`` and
 ``biases``. Randomness is passed in (a ``numpy.random.Generator`` or
 ``RandomState``); this module never touches NumPy's global random state.
 
-This module imports only NumPy.
+This module imports only NumPy and the engine's kernels.
 """
 
 import numbers
 
 import numpy as np
 
-from ._activations import cached_full
-from ._blockwise import run_ranges_on_threads
+from ._kernels import column_sums, matmul
 
 __all__ = ["Dense", "Dropout", "as_generator"]
 
@@ -120,6 +119,11 @@ class Dense:
         Source of the initial weights; see `as_generator`.
     dtype : dtype, default=numpy.float64
         Floating point type of the parameters.
+    parameters : tuple (weights, biases) of ndarray, optional
+        Arrays of shapes (n_inputs, n_neurons) and (1, n_neurons) to hold the
+        parameters, into which the initial values are drawn: a `Network`
+        passes views of its one flat parameter array. By default the layer
+        makes its own.
 
     Attributes
     ----------
@@ -152,10 +156,17 @@ class Dense:
         bias_l2=0.0,
         random_state=None,
         dtype=np.float64,
+        parameters=None,
     ):
         rng = as_generator(random_state)
-        self.weights = initial_weights(n_inputs, n_neurons, weight_init, rng, dtype)
-        self.biases = initial_biases(n_inputs, n_neurons, bias_init, rng, dtype)
+        weights = initial_weights(n_inputs, n_neurons, weight_init, rng, dtype)
+        biases = initial_biases(n_inputs, n_neurons, bias_init, rng, dtype)
+        if parameters is None:
+            self.weights, self.biases = weights, biases
+        else:
+            self.weights, self.biases = parameters
+            self.weights[...] = weights
+            self.biases[...] = biases
         self.l1 = l1
         self.l2 = l2
         self.bias_l1 = bias_l1
@@ -165,7 +176,7 @@ class Dense:
         """The trainable arrays, ``[weights, biases]``."""
         return [self.weights, self.biases]
 
-    def forward(self, inputs, out=None, n_threads=1):
+    def forward(self, inputs, out=None):
         """Compute ``inputs @ weights + biases``.
 
         Parameters
@@ -174,23 +185,17 @@ class Dense:
             Sparse inputs are multiplied as they are, never densified.
         out : ndarray of shape (n_samples, n_neurons), optional
             Where to write the result.
-        n_threads : int, default=1
-            Threads that share the product with sparse ``inputs`` (scipy
-            computes it on one core); dense products are multithreaded by
-            BLAS already.
 
         Returns
         -------
         outputs : ndarray of shape (n_samples, n_neurons)
         cache : the inputs, for ``backward``
         """
-        if hasattr(inputs, "nnz"):  # a scipy.sparse matrix or array
-            outputs = _sparse_product(inputs, self.weights, out, n_threads)
-        else:
-            # Also a nested list, as in the book's first chapters: converted
-            # here, so that the cache is an array for `backward`.
+        if not hasattr(inputs, "nnz"):  # not a scipy.sparse matrix or array
+            # A nested list, as in the book's first chapters, becomes an
+            # array here, so that the cache is one for `backward`.
             inputs = np.asarray(inputs)
-            outputs = np.matmul(inputs, self.weights, out=out)
+        outputs = matmul(inputs, self.weights, out=out)
         outputs += self.biases
         return outputs, inputs
 
@@ -218,14 +223,8 @@ class Dense:
         """
         dinputs_out, dweights_out, dbiases_out = out if out is not None else (None,) * 3
         inputs = cache
-        if hasattr(inputs, "nnz"):
-            dweights = _sparse_product(inputs.T, doutputs, dweights_out)
-        else:
-            dweights = np.matmul(inputs.T, doutputs, out=dweights_out)
-        # The column sums as a (1, n) @ (n, k) product: BLAS beats NumPy's
-        # axis-0 reduction by about 3x on a training batch.
-        row_of_ones = cached_full((1, doutputs.shape[0]), 1, doutputs.dtype)
-        dbiases = np.matmul(row_of_ones, doutputs, out=dbiases_out)
+        dweights = matmul(inputs.T, doutputs, out=dweights_out)
+        dbiases = column_sums(doutputs, out=dbiases_out)  # sum over the samples
         _add_penalty_gradient(dweights, self.weights, self.l1, self.l2)
         _add_penalty_gradient(dbiases, self.biases, self.bias_l1, self.bias_l2)
         dinputs = None
@@ -255,46 +254,6 @@ def _add_penalty_gradient(grad, values, l1, l2):
         grad += l1 * np.sign(values)
     if l2 > 0:
         grad += (2 * l2) * values
-
-
-def _sparse_product(sparse, dense, out=None, n_threads=1):
-    """``sparse @ dense`` as an ndarray, its rows shared between threads.
-
-    scipy multiplies a sparse matrix on one core, releasing the GIL, so row
-    ranges can be multiplied at once on a few threads. Every row is computed
-    exactly as in one product.
-
-    Parameters
-    ----------
-    sparse : scipy.sparse matrix or array of shape (n_samples, n_inputs)
-    dense : ndarray of shape (n_inputs, n_outputs)
-    out : ndarray of shape (n_samples, n_outputs), optional
-    n_threads : int, default=1
-
-    Returns
-    -------
-    product : ndarray of shape (n_samples, n_outputs)
-    """
-    n_samples = sparse.shape[0]
-    if n_threads <= 1 or n_samples < 2:
-        product = sparse @ dense
-        return np.asarray(product) if out is None else _copy_into(out, product)
-    if out is None:
-        dtype = np.result_type(sparse.dtype, dense.dtype)
-        out = np.empty((n_samples, dense.shape[1]), dtype=dtype)
-
-    def multiply_rows(start, stop):
-        _copy_into(out[start:stop], sparse[start:stop] @ dense)
-
-    # A few ranges per thread: a thread slowed by a busy core takes fewer.
-    n_ranges = min(n_samples, 4 * n_threads)
-    run_ranges_on_threads(multiply_rows, n_samples, n_threads, n_ranges)
-    return out
-
-
-def _copy_into(out, product):
-    np.copyto(out, np.asarray(product), casting="same_kind")
-    return out
 
 
 class Dropout:

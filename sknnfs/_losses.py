@@ -17,12 +17,16 @@ any finite logits (never ``log(0)``), and their gradient collapses to
 (whose "logits" are the predictions themselves) they also offer
 ``loss_and_gradient``, the single call that a training step makes.
 
-This module imports only NumPy.
+Each fused loss also has ``output_activation``, which turns logits into
+what the network predicts (softmax, sigmoid or the identity).
+
+This module imports only NumPy and the engine's kernels.
 """
 
 import numpy as np
 
-from ._activations import cached_full, log_softmax, row_max, sigmoid, softmax
+from ._activations import log_softmax, sigmoid, softmax
+from ._kernels import mean, row_max, row_sums
 
 __all__ = [
     "CategoricalCrossentropy",
@@ -121,67 +125,63 @@ class SoftmaxCategoricalCrossentropy(_Loss):
     1000.0
     """
 
-    def forward(self, y_pred, y_true):
-        """Per-sample losses of shape (n_samples,); ``y_pred`` are logits."""
-        log_probabilities = log_softmax(y_pred)
+    def forward(self, logits, y_true):
+        """Per-sample losses of shape (n_samples,)."""
+        log_probabilities = log_softmax(logits)
         y_true = np.asarray(y_true)
         if y_true.ndim == 1:
             return -log_probabilities[np.arange(len(y_true)), y_true]
         return -np.sum(log_probabilities * y_true, axis=1)
 
-    def backward(self, y_pred, y_true, sample_weight=None):
+    def backward(self, logits, y_true, sample_weight=None):
         """Gradient with respect to the logits, ``(softmax(z) - y) / n``."""
-        return self.loss_and_gradient(y_pred, y_true, sample_weight)[1]
+        return self.loss_and_gradient(logits, y_true, sample_weight)[1]
 
-    def loss_and_gradient(self, y_pred, y_true, sample_weight=None, out=None):
+    def loss_and_gradient(self, logits, y_true, sample_weight=None, out=None):
         """Loss and gradient in one pass over the logits.
 
         Parameters
         ----------
-        y_pred : ndarray of shape (n_samples, n_classes)
-            Logits.
+        logits : ndarray of shape (n_samples, n_classes)
         y_true : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Class indices or one-hot rows.
         sample_weight : ndarray of shape (n_samples,), optional
         out : ndarray of shape (n_samples, n_classes), optional
-            Where to write the gradient; may be ``y_pred`` itself.
+            Where to write the gradient; may be ``logits`` itself.
 
         Returns
         -------
         loss : float
             ``mean(sample_weight * sample_losses)``.
-        gradient : ndarray of shape (n_samples, n_classes)
+        dlogits : ndarray of shape (n_samples, n_classes)
         """
         y_true = np.asarray(y_true)
-        n_samples, n_classes = y_pred.shape
-        shifted = np.subtract(y_pred, row_max(y_pred), out=out)
+        rows = np.arange(logits.shape[0])
+        # Log-sum-exp: shifted by the row maximum, exp never overflows, and
+        # -log p[true class] = log(sum(exp(shifted))) - shifted[true class].
+        shifted = np.subtract(logits, row_max(logits), out=out)
         if y_true.ndim == 1:
-            true_class = (np.arange(n_samples), y_true)
-            true_logits = shifted[true_class]
+            true_logits = shifted[rows, y_true]
         else:
             true_logits = np.sum(shifted * y_true, axis=1)
-        np.exp(shifted, out=shifted)
-        # Row sums as a product with a column of ones: BLAS is several times
-        # faster than NumPy's reduction along a short axis.
-        row_sums = shifted @ cached_full((n_classes, 1), 1, shifted.dtype)
-        sample_losses = np.log(row_sums[:, 0])
+        exp_shifted = np.exp(shifted, out=shifted)
+        exp_totals = row_sums(exp_shifted)
+        sample_losses = np.log(exp_totals[:, 0])
         sample_losses -= true_logits
-        shifted /= row_sums  # now the probabilities
+        # The book's combined gradient, in the same buffer: p - y_onehot.
+        dlogits = np.divide(exp_shifted, exp_totals, out=exp_shifted)
         if y_true.ndim == 1:
-            shifted[true_class] -= 1
+            dlogits[rows, y_true] -= 1
         else:
-            shifted -= y_true
+            dlogits -= y_true
         if sample_weight is not None:
             sample_losses = sample_losses * sample_weight
-        # The mean as NumPy computes it (sum, then divide), without np.mean's
-        # Python-level overhead, which is noticeable once per training step.
-        loss = float(np.add.reduce(sample_losses)) / n_samples
-        return loss, _scale_by_weight(shifted, sample_weight)
+        return mean(sample_losses), _scale_by_weight(dlogits, sample_weight)
 
     @staticmethod
-    def predict(y_pred):
+    def output_activation(logits):
         """Probabilities from logits (softmax)."""
-        return softmax(y_pred)
+        return softmax(logits)
 
 
 class BinaryCrossentropy(_Loss):
@@ -216,20 +216,20 @@ class SigmoidBinaryCrossentropy(_Loss):
     ``(sigmoid(z) - y) / (n_outputs * n_samples)``.
     """
 
-    def forward(self, y_pred, y_true):
-        """Per-sample losses of shape (n_samples,); ``y_pred`` are logits."""
-        logits, y_true = _as_2d(y_pred), _as_2d(y_true)
+    def forward(self, logits, y_true):
+        """Per-sample losses of shape (n_samples,)."""
+        logits, y_true = _as_2d(logits), _as_2d(y_true)
         losses = np.maximum(logits, 0) - logits * y_true
         losses += np.log1p(np.exp(-np.abs(logits)))
         return np.mean(losses, axis=-1)
 
-    def backward(self, y_pred, y_true, sample_weight=None):
+    def backward(self, logits, y_true, sample_weight=None):
         """Gradient with respect to the logits."""
-        return self.loss_and_gradient(y_pred, y_true, sample_weight)[1]
+        return self.loss_and_gradient(logits, y_true, sample_weight)[1]
 
-    def loss_and_gradient(self, y_pred, y_true, sample_weight=None, out=None):
+    def loss_and_gradient(self, logits, y_true, sample_weight=None, out=None):
         """Loss and gradient with respect to the logits; see the class docstring."""
-        logits, y_true = _as_2d(y_pred), _as_2d(y_true)
+        logits, y_true = _as_2d(logits), _as_2d(y_true)
         sample_losses = self.forward(logits, y_true)
         if sample_weight is not None:
             sample_losses = sample_losses * sample_weight
@@ -239,9 +239,9 @@ class SigmoidBinaryCrossentropy(_Loss):
         return float(np.mean(sample_losses)), _scale_by_weight(gradient, sample_weight)
 
     @staticmethod
-    def predict(y_pred):
+    def output_activation(logits):
         """Probabilities from logits (sigmoid)."""
-        return sigmoid(y_pred)
+        return sigmoid(logits)
 
 
 class MeanSquaredError(_Loss):
@@ -268,8 +268,8 @@ class MeanSquaredError(_Loss):
         return loss, _scale_by_weight(residuals, sample_weight)
 
     @staticmethod
-    def predict(y_pred):
-        """Predictions are the outputs themselves."""
+    def output_activation(y_pred):
+        """Predictions are the outputs themselves (the identity)."""
         return y_pred
 
 
@@ -297,8 +297,8 @@ class MeanAbsoluteError(_Loss):
         return loss, _scale_by_weight(gradient, sample_weight)
 
     @staticmethod
-    def predict(y_pred):
-        """Predictions are the outputs themselves."""
+    def output_activation(y_pred):
+        """Predictions are the outputs themselves (the identity)."""
         return y_pred
 
 

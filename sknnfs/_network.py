@@ -1,19 +1,19 @@
-"""Network: Dense layers with hidden activations and a fused output loss.
+"""Network: hidden layers (Dense -> activation -> dropout) and a fused output loss.
 
-The network owns its parameters in **one flat array**: each layer's
-``weights`` and ``biases`` are views into ``flat_params``, and the gradients
-are views into ``flat_grads``. The optimizer then updates every parameter with
-a handful of whole-array NumPy calls instead of a handful per layer.
+A training step reads top to bottom::
 
-One training step reads top to bottom (`Network.train_step`)::
+    loss, grads = network.loss_and_gradients(X_batch, y_batch, sample_weight, rng)
+    optimizer.step([network.flat_params], [grads])
 
-    loss = network.compute_gradients(X_batch, y_batch, sample_weight, rng)
-    optimizer.step([network.flat_params], [network.flat_grads])
+``loss_and_gradients`` runs the forward pass through the hidden layers and the
+output layer, the loss and its gradient with respect to the logits (fused
+with the output activation, as in the book's combined softmax and
+cross-entropy), and the backward pass, and returns the loss and the
+gradients; it stores nothing on the network. The parameters live in one flat
+array (`sknnfs._memory`), and the arrays a step writes into in a
+`sknnfs._memory.Workspace` that the caller can pass in and reuse.
 
-The forward and backward passes write into buffers preallocated for the
-largest batch seen, so a step allocates almost nothing.
-
-This module imports only NumPy.
+This module imports only NumPy and the engine's numpy-only modules.
 """
 
 import copy
@@ -21,24 +21,11 @@ import copy
 import numpy as np
 
 from ._activations import ACTIVATIONS
-from ._blockwise import MAX_THREADS, available_cores
 from ._layers import Dense, Dropout, as_generator
 from ._losses import LOSSES
+from ._memory import Workspace, count_parameters, layer_views
 
 __all__ = ["Network"]
-
-# Rows per chunk at prediction time. A chunk's activations should still be in
-# cache when the next product reads them (about half a million values in the
-# widest layer: 10 % faster than 4 million on the benchmark's synth60k test
-# rows), but a product of fewer than about 2,000 rows runs slower (the
-# benchmark's 1024-wide layers); and whatever the widths, a chunk holds at
-# most about 4 million values per layer.
-PREDICT_CACHE_VALUES = 1 << 19
-PREDICT_MIN_ROWS = 2048
-PREDICT_MAX_VALUES = 1 << 22
-# Threads share a sparse product when each gets at least this many
-# multiply-adds (about a millisecond of scipy's work).
-SPARSE_WORK_PER_THREAD = 1 << 22
 
 
 class Network:
@@ -61,6 +48,25 @@ class Network:
     dtype : dtype, default=numpy.float64
     random_state : None, int, Generator or RandomState
         Source of the initial weights.
+
+    Attributes
+    ----------
+    layers : list of Dense
+        The hidden layers, then the output layer.
+    flat_params : ndarray of shape (n_parameters,)
+        Every layer's weights and biases; the layers hold views into it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnfs import Network
+    >>> network = Network([2, 8, 3], random_state=0)
+    >>> X, y = np.ones((5, 2)), np.array([0, 1, 2, 1, 0])
+    >>> loss, grads = network.loss_and_gradients(X, y)
+    >>> grads.shape == network.flat_params.shape
+    True
+    >>> network.predict(X).shape
+    (5, 3)
     """
 
     def __init__(
@@ -85,10 +91,12 @@ class Network:
         self.hidden_activation = ACTIVATIONS[hidden_activation]()
         self.loss = LOSSES[loss]()
         self.dropout = Dropout(dropout)
+        # Allocated first; each layer draws its initial values into its views.
+        self.flat_params = np.zeros(count_parameters(self.layer_sizes), self.dtype)
         self.layers = [
             Dense(
-                n_inputs,
-                n_neurons,
+                weights.shape[0],
+                weights.shape[1],
                 weight_init=weight_init,
                 bias_init=bias_init,
                 l1=l1,
@@ -97,190 +105,107 @@ class Network:
                 bias_l2=bias_l2,
                 random_state=rng,
                 dtype=self.dtype,
+                parameters=(weights, biases),
             )
-            for n_inputs, n_neurons in zip(
-                self.layer_sizes[:-1], self.layer_sizes[1:], strict=True
-            )
+            for weights, biases in layer_views(self.flat_params, self.layer_sizes)
         ]
-        self.flat_params = np.concatenate(
-            [param.ravel() for layer in self.layers for param in layer.parameters()]
-        )
-        self._bind_views()
-        self._buffers = None
 
     # ------------------------------------------------------------------ state
-    def _bind_views(self):
-        """Point every layer's weights and biases into ``flat_params``."""
-        self.flat_grads = np.zeros_like(self.flat_params)
-        self._param_grads = []
-        offset = 0
-        for n_inputs, n_neurons, layer in zip(
-            self.layer_sizes[:-1], self.layer_sizes[1:], self.layers, strict=True
-        ):
-            views = []
-            for flat in (self.flat_params, self.flat_grads):
-                weights = flat[offset : offset + n_inputs * n_neurons]
-                biases = flat[
-                    offset + n_inputs * n_neurons : offset + (n_inputs + 1) * n_neurons
-                ]
-                views.append(
-                    (weights.reshape(n_inputs, n_neurons), biases.reshape(1, n_neurons))
-                )
-            (layer.weights, layer.biases), grads = views
-            self._param_grads.append(grads)
-            offset += (n_inputs + 1) * n_neurons
-
     def __getstate__(self):
         state = self.__dict__.copy()
-        # The views would be pickled as copies; rebuild them from flat_params.
+        # The layers' views would be pickled as copies: rebuilt on loading.
         state["layers"] = [copy.copy(layer) for layer in self.layers]
         for layer in state["layers"]:
             layer.weights = layer.biases = None
-        for name in ("flat_grads", "_param_grads", "_buffers"):
-            state.pop(name)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._bind_views()
-        self._buffers = None
+        self._bind_layers()
+
+    def _bind_layers(self):
+        """Point every layer's weights and biases into ``flat_params``."""
+        views = layer_views(self.flat_params, self.layer_sizes)
+        for layer, (weights, biases) in zip(self.layers, views, strict=True):
+            layer.weights, layer.biases = weights, biases
 
     def ensure_writeable(self):
         """Copy the parameters if they are read-only (e.g. a memory-mapped pickle)."""
         if not self.flat_params.flags.writeable:
             self.flat_params = self.flat_params.copy()
-            self._bind_views()
+            self._bind_layers()
 
-    def copy_params(self):
-        """A copy of ``flat_params`` (to restore later with `set_params`)."""
+    def flat_params_copy(self):
+        """A copy of ``flat_params`` (to restore later with `load_flat_params`)."""
         return self.flat_params.copy()
 
-    def set_params(self, flat_params):
-        """Overwrite the parameters in place from a saved copy."""
+    def load_flat_params(self, flat_params):
+        """Overwrite every weight and bias in place from a saved copy."""
         self.flat_params[...] = flat_params
 
     @property
     def n_outputs(self):
         return self.layer_sizes[-1]
 
+    @property
+    def hidden_layers(self):
+        """The Dense layers before the output layer."""
+        return self.layers[:-1]
+
+    @property
+    def output_layer(self):
+        return self.layers[-1]
+
     def penalty(self):
         """Total L1/L2 regularization term of all layers."""
         return sum(layer.penalty() for layer in self.layers)
 
+    def new_workspace(self):
+        """A `Workspace` for training this network (see `loss_and_gradients`)."""
+        return Workspace(self.layer_sizes, self.dtype, self.dropout.rate > 0)
+
     # ------------------------------------------------------------ prediction
-    def forward(self, X, n_threads=1):
+    def forward(self, X, first_layer_outputs=None):
         """Logits of the output layer for ``X`` (no dropout).
 
         Parameters
         ----------
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        n_threads : int, default=1
-            Threads that share the first layer's product with sparse ``X``.
+        first_layer_outputs : ndarray of shape (n_samples, layer_sizes[1]), optional
+            The first layer's outputs for ``X``, when the caller computed them
+            (prediction shares that product between threads for large sparse
+            ``X``); written over.
 
         Returns
         -------
         logits : ndarray of shape (n_samples, n_outputs)
         """
-        hidden, _ = self.layers[0].forward(X, n_threads=n_threads)
+        hidden = first_layer_outputs
+        if hidden is None:
+            hidden, _ = self.layers[0].forward(X)
         for layer in self.layers[1:]:
             hidden, _ = self.hidden_activation.forward(hidden, out=hidden)
             hidden, _ = layer.forward(hidden)
         return hidden
 
-    def sparse_prediction_threads(self, X):
-        """Threads worth sharing the first product of `predict` on ``X``.
-
-        More than one only for sparse ``X`` (scipy multiplies it on one
-        core) when each thread gets at least ``SPARSE_WORK_PER_THREAD``
-        multiply-adds.
+    def predict(self, X):
+        """Output of the network: probabilities, or predictions for regression.
 
         Parameters
         ----------
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        n_threads : int
-        """
-        if not hasattr(X, "nnz"):  # dense: BLAS shares the product already
-            return 1
-        enough_work = X.nnz * self.layer_sizes[1] // SPARSE_WORK_PER_THREAD
-        return max(1, min(MAX_THREADS, available_cores(), enough_work))
-
-    def predict(self, X, output_function=None, n_threads=1):
-        """Output of the network (probabilities or predictions), in row chunks.
-
-        Memory beyond the output stays bounded whatever the number of rows:
-        at most about ``PREDICT_MAX_VALUES`` values per layer.
-
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        output_function : callable, optional
-            Maps a chunk of logits to outputs; defaults to the loss's own
-            ``predict`` (softmax, sigmoid or identity).
-        n_threads : int, default=1
-            Threads that share the first layer's product with sparse ``X``
-            (see `sparse_prediction_threads`).
 
         Returns
         -------
         outputs : ndarray of shape (n_samples, n_outputs)
         """
-        n_samples = X.shape[0]
-        output_function = output_function or self.loss.predict
-        widest = max(self.layer_sizes[1:])
-        chunk_rows = max(PREDICT_MIN_ROWS, PREDICT_CACHE_VALUES // widest)
-        chunk_rows = max(1, min(chunk_rows, PREDICT_MAX_VALUES // widest))
-        # With a single chunk its outputs are returned as they are, not copied.
-        outputs = None
-        if n_samples > chunk_rows:
-            outputs = np.empty((n_samples, self.n_outputs), dtype=self.dtype)
-        for start in range(0, n_samples, chunk_rows):
-            rows = slice(start, min(start + chunk_rows, n_samples))
-            # Slicing copies a sparse matrix: a single chunk uses X itself.
-            X_chunk = X if outputs is None else X[rows]
-            # An overflow in a hidden layer is harmless when a tanh or sigmoid
-            # saturates it (tanh(inf) is exactly 1); it only matters if it
-            # reaches the logits, which are checked instead.
-            with np.errstate(over="ignore", invalid="ignore"):
-                logits = self.forward(X_chunk, n_threads)
-            _check_finite_logits(logits, X_chunk, start, self.dtype)
-            if outputs is None:
-                return output_function(logits)
-            outputs[rows] = output_function(logits)
-        return outputs
+        return self.loss.output_activation(self.forward(X))
 
     # -------------------------------------------------------------- training
-    def _batch_buffers(self, n_samples):
-        """Per-layer work arrays for a batch of ``n_samples`` rows (views)."""
-        if self._buffers is None or self._buffers["rows"] < n_samples:
-            widths = self.layer_sizes[1:]
-            with_dropout = self.dropout.rate > 0
-            self._buffers = {
-                "rows": n_samples,
-                "outputs": [np.empty((n_samples, w), self.dtype) for w in widths],
-                "dropped": [
-                    np.empty((n_samples, w), self.dtype) if with_dropout else None
-                    for w in widths[:-1]
-                ],
-                "deltas": [np.empty((n_samples, w), self.dtype) for w in widths[:-1]],
-            }
-        buffers = self._buffers
-        if n_samples == buffers["rows"]:  # every full batch: no slicing needed
-            return buffers["outputs"], buffers["dropped"], buffers["deltas"]
-
-        def rows(array):
-            return None if array is None else array[:n_samples]
-
-        return (
-            [rows(a) for a in buffers["outputs"]],
-            [rows(a) for a in buffers["dropped"]],
-            [rows(a) for a in buffers["deltas"]],
-        )
-
-    def compute_gradients(self, X, y, sample_weight=None, rng=None, training=True):
-        """Forward and backward pass: fill ``flat_grads`` and return the loss.
+    def loss_and_gradients(
+        self, X, y, sample_weight=None, rng=None, workspace=None, *, training=True
+    ):
+        """Forward pass, loss, backward pass: the loss and its gradients.
 
         Parameters
         ----------
@@ -291,37 +216,33 @@ class Network:
             The batch loss is ``mean(sample_weight * sample_losses)``.
         rng : numpy.random.Generator, optional
             Source of the dropout masks (needed when dropout > 0 and training).
+        workspace : Workspace, optional
+            Where to write; one from `new_workspace`, reused from step to step.
+            By default a new one.
         training : bool, default=True
-            ``False`` disables dropout (used by gradient checks).
+            ``False`` disables dropout.
 
         Returns
         -------
         loss : float
             Mean data loss of the batch plus the regularization penalty.
+        grads : ndarray of shape (n_parameters,)
+            The gradient of ``loss`` with respect to ``flat_params`` (the
+            workspace's ``flat_grads``, overwritten by its next use).
         """
-        n_samples = X.shape[0]
-        outputs, dropped, deltas = self._batch_buffers(n_samples)
+        workspace = self.new_workspace() if workspace is None else workspace
+        outputs, dropped, dhidden = workspace.batch_buffers(X.shape[0])
         use_dropout = training and self.dropout.rate > 0
-        last = len(self.layers) - 1
 
-        layer_inputs = []
-        activation_caches = []
-        dropout_masks = []
-        hidden = X
-        for index, layer in enumerate(self.layers):
-            layer_inputs.append(hidden)
-            hidden, _ = layer.forward(hidden, out=outputs[index])
-            if index == last:
-                break
-            hidden, cache = self.hidden_activation.forward(hidden, out=hidden)
-            activation_caches.append(cache)
-            mask = None
-            if use_dropout:
-                hidden, mask = self.dropout.forward(hidden, rng, out=dropped[index])
-            dropout_masks.append(mask)
-
-        loss, delta = self.loss.loss_and_gradient(
-            hidden, y, sample_weight, out=outputs[last]
+        hidden, caches = X, []
+        for index, layer in enumerate(self.hidden_layers):
+            hidden, cache = self._hidden_forward(
+                layer, hidden, rng, use_dropout, outputs[index], dropped[index]
+            )
+            caches.append(cache)
+        logits, output_cache = self.output_layer.forward(hidden, out=outputs[-1])
+        loss, dlogits = self.loss.loss_and_gradient(
+            logits, y, sample_weight, out=logits
         )
         if any(
             layer.l1 or layer.l2 or layer.bias_l1 or layer.bias_l2
@@ -329,47 +250,39 @@ class Network:
         ):
             loss += self.penalty()
 
-        for index in range(last, -1, -1):
-            layer = self.layers[index]
-            weight_grad, bias_grad = self._param_grads[index]
-            dinputs_out = deltas[index - 1] if index > 0 else None
-            delta, _ = layer.backward(
-                delta,
-                layer_inputs[index],
-                need_dinputs=index > 0,
-                out=(dinputs_out, weight_grad, bias_grad),
+        n_hidden = len(caches)
+        dinputs, _ = self.output_layer.backward(
+            dlogits,
+            output_cache,
+            need_dinputs=n_hidden > 0,
+            out=(dhidden[-1] if n_hidden else None, *workspace.grads[-1]),
+        )
+        for index in reversed(range(n_hidden)):
+            dinputs = self._hidden_backward(
+                self.layers[index],
+                dinputs,
+                caches[index],
+                out=(dhidden[index - 1] if index else None, *workspace.grads[index]),
             )
-            if index > 0:
-                delta = self.dropout.backward(
-                    delta, dropout_masks[index - 1], out=delta
-                )
-                delta = self.hidden_activation.backward(
-                    delta, activation_caches[index - 1], out=delta
-                )
-        return loss
+        return loss, workspace.flat_grads
 
-    def train_step(self, X, y, sample_weight, optimizer, rng):
-        """One optimizer step on a batch; returns the batch loss."""
-        loss = self.compute_gradients(X, y, sample_weight, rng)
-        optimizer.step([self.flat_params], [self.flat_grads])
-        return loss
+    def _hidden_forward(self, layer, inputs, rng, use_dropout, out, dropped_out):
+        """Dense -> activation -> dropout; the outputs and what backward needs."""
+        outputs, inputs_cache = layer.forward(inputs, out=out)
+        outputs, activation_cache = self.hidden_activation.forward(outputs, out=outputs)
+        mask = None
+        if use_dropout:
+            outputs, mask = self.dropout.forward(outputs, rng, out=dropped_out)
+        return outputs, (inputs_cache, activation_cache, mask)
 
-
-def _check_finite_logits(logits, X, first_row, dtype):
-    """Raise instead of turning overflowed logits into NaN probabilities.
-
-    Softmax of an infinite logit is NaN, and a NaN logit has no meaning: the
-    inputs are too large for the network in ``dtype``.
-    """
-    if np.isfinite(logits).all():  # one fast pass in the common case
-        return
-    finite_rows = np.isfinite(logits).all(axis=1)
-    bad_row = int(np.flatnonzero(~finite_rows)[0])
-    row_values = X[bad_row].toarray() if hasattr(X, "toarray") else X[bad_row]
-    raise ValueError(
-        f"The network's output overflowed (is not finite) for row "
-        f"{first_row + bad_row} of X, whose largest absolute value is "
-        f"{float(np.max(np.abs(row_values))):.3g}: the inputs are too large for "
-        f"the forward pass in {np.dtype(dtype).name}. Scale the features (e.g. "
-        "with StandardScaler), or fit with dtype='float64'."
-    )
+    def _hidden_backward(self, layer, doutputs, cache, out):
+        """Back through dropout, activation and Dense; the gradient for the inputs."""
+        inputs_cache, activation_cache, mask = cache
+        doutputs = self.dropout.backward(doutputs, mask, out=doutputs)
+        doutputs = self.hidden_activation.backward(
+            doutputs, activation_cache, out=doutputs
+        )
+        dinputs, _ = layer.backward(
+            doutputs, inputs_cache, need_dinputs=out[0] is not None, out=out
+        )
+        return dinputs

@@ -13,17 +13,12 @@ the state lives in ``self.state``, one entry per parameter array, created on
 the first step. ``step`` may use the ``grads`` arrays as scratch space and
 overwrite them.
 
-Large parameter arrays are updated block by block, possibly on a few threads
-(`BlockwiseUpdate`), with results identical to a whole-array update.
-
-This module imports only NumPy (and its sibling ``_blockwise``).
+This module imports only NumPy and the engine's kernels.
 """
-
-import math
 
 import numpy as np
 
-from ._blockwise import BlockwiseUpdate
+from ._kernels import adam_update, scaled_step
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
 
@@ -34,14 +29,18 @@ class _Optimizer:
         self.decay = decay
         self.iterations = 0
         self.state = None
-        self._blockwise = BlockwiseUpdate()
+
+    def __setstate__(self, state):
+        # sknnfs 0.1 pickled a thread-timing helper with every optimizer.
+        state.pop("_blockwise", None)
+        self.__dict__.update(state)
 
     @property
     def current_learning_rate(self):
         """The decayed learning rate the next step will use."""
         return self.learning_rate / (1.0 + self.decay * self.iterations)
 
-    def step(self, params, grads):
+    def step(self, params, grads, apply_update=None):
         """Update every array in ``params`` in place from the matching ``grads``.
 
         Parameters
@@ -49,6 +48,11 @@ class _Optimizer:
         params : list of ndarray
         grads : list of ndarray
             Same shapes as ``params``; may be overwritten.
+        apply_update : callable, optional
+            ``apply_update(update, arrays)`` applies the elementwise in-place
+            ``update(param, grad, *state)`` to ``arrays``. By default it is
+            called once on the whole arrays; the estimators' training loop
+            passes one that works block by block (`_parallel`).
         """
         if self.state is None:
             self.state = [self._new_state(param) for param in params]
@@ -59,11 +63,10 @@ class _Optimizer:
             self._update(param, grad, state, learning_rate)
 
         for param, grad, state in zip(params, grads, self.state, strict=True):
-            arrays = (param, grad, *state)
-            if self._blockwise.applies_to(arrays):
-                self._blockwise(update, arrays)
+            if apply_update is None:
+                update(param, grad, *state)
             else:
-                update(*arrays)
+                apply_update(update, (param, grad, *state))
 
     def _new_state(self, param):
         return ()
@@ -101,6 +104,8 @@ class SGD(_Optimizer):
         return (np.zeros_like(param),) if self.momentum else ()
 
     def _update(self, param, grad, state, learning_rate):
+        # Scalars in the parameters' dtype: a float64 scalar would make a
+        # float32 update compute in float64.
         scalar = param.dtype.type
         grad *= scalar(learning_rate)
         if self.momentum:
@@ -133,7 +138,7 @@ class Adagrad(_Optimizer):
         cache, scratch = state
         np.multiply(grad, grad, out=scratch)
         cache += scratch
-        _apply_scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
+        scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
 
 
 class RMSprop(_Optimizer):
@@ -161,7 +166,7 @@ class RMSprop(_Optimizer):
         scratch *= param.dtype.type(1 - self.rho)
         cache *= param.dtype.type(self.rho)
         cache += scratch
-        _apply_scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
+        scaled_step(param, grad, cache, self.epsilon, learning_rate, scratch)
 
 
 class Adam(_Optimizer):
@@ -169,18 +174,12 @@ class Adam(_Optimizer):
 
     ``m = b1 m + (1 - b1) g``; ``v = b2 v + (1 - b2) g**2``;
     ``w -= lr_t * m_hat / (sqrt(v_hat) + epsilon)`` with
-    ``m_hat = m / (1 - b1**t)`` and ``v_hat = v / (1 - b2**t)``.
+    ``m_hat = m / (1 - b1**t)`` and ``v_hat = v / (1 - b2**t)``, ``t``
+    counting the steps from 1.
 
-    The state holds the moments scaled, ``M = m / (1 - b1)`` and
-    ``V = v / (1 - b2)``, which update as ``M = b1 M + g`` and
-    ``V = b2 V + g**2`` (no pass to scale ``g``). With ``c1 = 1 - b1**t``,
-    ``c2 = 1 - b2**t`` and ``k = sqrt(c2 / (1 - b2))``, the book's step is then
-    ``lr_t * (1 - b1) / c1 * k * M / (sqrt(V) + epsilon * k)``: the same
-    number up to rounding. A step makes ten elementwise passes over the
-    parameters and allocates nothing: on a network's first layer each pass
-    costs about as much as a small matrix product, so this is where training
-    time goes after the products. `first_moments` and `second_moments` give
-    the book's ``m`` and ``v``.
+    The state keeps the moments rescaled, which saves two passes over the
+    parameters per step (`sknnfs._kernels.adam_update` derives it);
+    `first_moments` and `second_moments` give the book's ``m`` and ``v``.
 
     Parameters
     ----------
@@ -213,41 +212,16 @@ class Adam(_Optimizer):
         return (np.zeros_like(param), np.zeros_like(param))
 
     def _update(self, param, grad, state, learning_rate):
-        scaled_first, scaled_second = state
-        scalar = param.dtype.type
-        t = self.iterations
-        # M = b1 M + g, then V = b2 V + g**2 (g is scratch from here on).
-        scaled_first *= scalar(self.beta_1)
-        scaled_first += grad
-        np.multiply(grad, grad, out=grad)
-        scaled_second *= scalar(self.beta_2)
-        scaled_second += grad
-        # m_hat = (1 - b1) M / c1 and sqrt(v_hat) = sqrt(V) / k.
-        k = math.sqrt((1.0 - self.beta_2**t) / (1.0 - self.beta_2))
-        step_size = learning_rate * (1.0 - self.beta_1) / (1.0 - self.beta_1**t) * k
-        _apply_scaled_step(
+        adam_update(
             param,
-            scaled_first,
-            scaled_second,
-            self.epsilon * k,
-            step_size,
-            scratch=grad,
+            grad,
+            state,
+            learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            t=self.iterations,
         )
-
-
-def _apply_scaled_step(param, direction, cache, epsilon, step_size, scratch):
-    """``param -= step_size * direction / (sqrt(cache) + epsilon)``, in place.
-
-    The scalars are cast to the parameters' dtype first: a NumPy float64
-    scalar would make NumPy compute a float32 pass in float64 (several times
-    slower) and cast the result back.
-    """
-    scalar = param.dtype.type
-    np.sqrt(cache, out=scratch)
-    scratch += scalar(epsilon)
-    np.divide(direction, scratch, out=scratch)
-    scratch *= scalar(step_size)
-    param -= scratch
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam}

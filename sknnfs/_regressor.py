@@ -6,6 +6,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseNNFS
+from ._docstrings import fill_docstring
+from ._prediction import predict_outputs
 
 __all__ = ["NNFSRegressor"]
 
@@ -19,33 +21,15 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
 
     Parameters
     ----------
-    loss : {'squared_error', 'absolute_error'}, default='squared_error'
-        Mean squared error or mean absolute error, averaged over outputs.
-    weight_init : {'he', 'glorot', 'nnfs'}, default='glorot'
-        Initial weights, as in `NNFSClassifier`, but Glorot uniform by default
-        (as `MLPRegressor`): with He's larger initial weights the regressor
-        fitted worse, e.g. 4 of 20 seeds of the book's sine regression stuck
-        at R² 0.73 (0 of 20 with Glorot) and a lower cross-validated R² on
-        ``load_diabetes``.
-    hidden_layer_sizes, activation, optimizer, learning_rate, decay, momentum, \
-rho, beta_1, beta_2, epsilon, bias_init, l1, l2, bias_l1, bias_l2, dropout, \
-batch_size, max_iter, shuffle, tol, n_iter_no_change, early_stopping, \
-validation_fraction, dtype, warm_start, random_state, verbose
-        As in `NNFSClassifier`. With ``early_stopping`` the validation score
-        is R² on the held-out (unstratified) split.
+    {parameters}
 
     Attributes
     ----------
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-    coefs_ : list of ndarray
-    intercepts_ : list of ndarray
-    n_layers_ : int
-    n_outputs_ : int
-    out_activation_ : 'identity'
-    n_iter_, t_, loss_, loss_curve_, best_loss_, validation_scores_, \
-best_validation_score_
-        As in `NNFSClassifier`.
+    {attributes}
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : scikit-learn's own perceptron.
 
     Examples
     --------
@@ -164,7 +148,7 @@ best_validation_score_
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _check_targets(self, y, *, reset, incremental, classes=None):
+    def _validate_targets(self, y):
         y = np.asarray(y)
         if y.dtype.kind not in "biuf":
             try:
@@ -179,13 +163,15 @@ best_validation_score_
                 f"y must have shape (n_samples,) or (n_samples, n_outputs); "
                 f"got an array of shape {y.shape}"
             )
+        return y
+
+    def _init_targets(self, y, *, classes, incremental):
+        self._y_is_1d = y.ndim == 1
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+
+    def _encode_targets(self, y, *, classes):
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        if reset:
-            self._y_is_1d = y.ndim == 1
-            self.n_outputs_ = targets.shape[1]
-            self.out_activation_ = "identity"
-            self.n_layers_ = len(self._hidden_sizes()) + 2
-        elif targets.shape[1] != self.n_outputs_:
+        if targets.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {targets.shape[1]} outputs but the regressor was fitted "
                 f"with {self.n_outputs_}"
@@ -212,7 +198,7 @@ best_validation_score_
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``y`` was 1-D at fit time.
         """
-        predictions = self._forward(X)
+        predictions = self._predict_outputs(X)
         return predictions[:, 0] if self._y_is_1d else predictions
 
     def score(self, X, y, sample_weight=None):
@@ -231,7 +217,7 @@ best_validation_score_
             ``sklearn.metrics.r2_score(y, self.predict(X), sample_weight=...)``.
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
-        predictions = self._network.predict(X)
+        predictions = predict_outputs(self._network, X)
         if self._y_is_1d:
             predictions = predictions[:, 0]
         return r2_score(y, predictions, sample_weight=sample_weight)
@@ -240,3 +226,39 @@ best_validation_score_
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+fill_docstring(
+    NNFSRegressor,
+    attributes=[
+        "n_features_in_",
+        "feature_names_in_",
+        "coefs_",
+        "intercepts_",
+        "n_layers_",
+        "n_outputs_",
+        "out_activation_",
+        "n_iter_",
+        "t_",
+        "loss_",
+        "loss_curve_",
+        "best_loss_",
+        "validation_scores_",
+        "best_validation_score_",
+    ],
+    overrides={
+        "weight_init": (
+            "{'he', 'glorot', 'nnfs'}",
+            "Initial weights: He normal, Glorot uniform, or the book's "
+            "``0.01 * N(0, 1)``. Glorot by default, as `MLPRegressor`: He's "
+            "larger initial weights fitted the regressor worse (see the "
+            "README).",
+        ),
+        "early_stopping": (
+            "bool",
+            "Hold out ``validation_fraction`` of the data, stop when its R² "
+            "stops improving, and keep the best epoch's weights.",
+        ),
+        "out_activation_": ("'identity'", "The output layer is linear."),
+    },
+)

@@ -19,7 +19,6 @@ from sknnfs import (
     SoftmaxCategoricalCrossentropy,
     Tanh,
 )
-from sknnfs._activations import cached_full
 
 
 @pytest.fixture
@@ -237,16 +236,6 @@ def test_glorot_biases_are_drawn_after_the_weights():
 def test_unknown_bias_init_raises():
     with pytest.raises(ValueError, match="bias_init must be one of"):
         Dense(3, 2, bias_init="ones")
-
-
-def test_cached_full_is_one_read_only_array_per_arguments():
-    ones = cached_full((1, 5), 1, np.dtype(np.float32))
-    np.testing.assert_array_equal(ones, np.ones((1, 5), dtype=np.float32))
-    assert ones.dtype == np.float32
-    assert cached_full((1, 5), 1, np.dtype(np.float32)) is ones
-    assert cached_full((1, 5), 0, np.dtype(np.float32)) is not ones
-    with pytest.raises(ValueError, match="read-only"):
-        ones[0, 0] = 2.0
 
 
 def test_dense_takes_a_nested_list_forward_and_backward():

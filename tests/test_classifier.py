@@ -219,7 +219,7 @@ class _RecordingClassifier(NNFSClassifier):
 
     def _on_epoch_end(self, history):
         self.recorded_params_ = getattr(self, "recorded_params_", [])
-        self.recorded_params_.append(self._network.copy_params())
+        self.recorded_params_.append(self._network.flat_params_copy())
 
 
 def test_early_stopping_restores_the_best_epoch(blobs):
@@ -252,7 +252,7 @@ def test_early_stopping_restores_the_best_epoch(blobs):
     )
     best = NNFSClassifier(hidden_layer_sizes=(16,), max_iter=1, random_state=0)
     best.fit(X, y)
-    best._network.set_params(clf.recorded_params_[best_epoch])
+    best._network.load_flat_params(clf.recorded_params_[best_epoch])
     np.testing.assert_array_equal(clf.predict_proba(X), best.predict_proba(X))
     assert clf.best_loss_ is None
 

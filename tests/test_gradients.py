@@ -4,7 +4,7 @@ Layers and activations are checked through the scalar ``sum(outputs * G)``
 with a random upstream gradient ``G``: its gradient with respect to the
 inputs is exactly ``backward(G, cache)``. Losses are checked through their
 ``calculate`` (the weighted mean), and a whole network through the loss that
-``compute_gradients`` returns.
+``loss_and_gradients`` returns.
 """
 
 import numpy as np
@@ -299,12 +299,12 @@ def test_network_gradients(loss, activation, penalties, sample_weight):
     X = rng.standard_normal((N_SAMPLES, N_FEATURES))
     y = network_targets(loss, rng, network.forward(X))
 
-    network.compute_gradients(X, y, sample_weight, training=False)
-    analytic = network.flat_grads.copy()
+    _, grads = network.loss_and_gradients(X, y, sample_weight, training=False)
+    analytic = grads.copy()
     assert np.any(analytic != 0)
     assert_gradient_close(
         analytic,
-        lambda: network.compute_gradients(X, y, sample_weight, training=False),
+        lambda: network.loss_and_gradients(X, y, sample_weight, training=False)[0],
         network.flat_params,
     )
 
@@ -317,12 +317,11 @@ def test_network_gradients_sparse_input():
     X = sp.csr_matrix(X_dense)
     y = np.array([0, 1, 2, 1, 0])
 
-    network.compute_gradients(X, y, training=False)
-    analytic = network.flat_grads.copy()
-    network.compute_gradients(X_dense, y, training=False)
-    np.testing.assert_allclose(analytic, network.flat_grads, rtol=1e-12, atol=1e-15)
+    analytic = network.loss_and_gradients(X, y, training=False)[1].copy()
+    dense_grads = network.loss_and_gradients(X_dense, y, training=False)[1]
+    np.testing.assert_allclose(analytic, dense_grads, rtol=1e-12, atol=1e-15)
     assert_gradient_close(
         analytic,
-        lambda: network.compute_gradients(X, y, training=False),
+        lambda: network.loss_and_gradients(X, y, training=False)[0],
         network.flat_params,
     )

@@ -1,7 +1,7 @@
 """Ctrl-C during training stops at once and keeps the last completed epoch.
 
 The interrupt is raised from a patched epoch hook (`BaseNNFS._on_epoch_end`)
-or from a patched `Network.train_step` in the middle of an epoch, never by a
+or from a patched `Trainer.train_step` in the middle of an epoch, never by a
 signal. The weights after every epoch are recorded through the same hook, so
 the test knows exactly which weights must survive.
 """
@@ -11,6 +11,7 @@ import pytest
 
 from sknnfs import Network, NNFSClassifier, NNFSRegressor
 from sknnfs._base import BaseNNFS
+from sknnfs._training import Trainer
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((90, 5))
@@ -36,7 +37,7 @@ def epoch_weights(monkeypatch):
     on_epoch_end = BaseNNFS._on_epoch_end
 
     def recording_hook(self, history):
-        recorded.append(self._network.copy_params())
+        recorded.append(self._network.flat_params_copy())
         on_epoch_end(self, history)
 
     monkeypatch.setattr(BaseNNFS, "_on_epoch_end", recording_hook)
@@ -49,7 +50,7 @@ def test_interrupt_from_the_epoch_hook_keeps_that_epoch(kind, monkeypatch):
     recorded = []
 
     def hook(self, history):
-        recorded.append(self._network.copy_params())
+        recorded.append(self._network.flat_params_copy())
         if history.n_iter == interrupt_at_epoch:
             raise KeyboardInterrupt
 
@@ -73,12 +74,12 @@ def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(
     interrupt_at_step = completed_epochs * BATCHES_PER_EPOCH + 2
     steps = []
     weights_at_interrupt = []
-    train_step = Network.train_step
+    train_step = Trainer.train_step
 
     def interrupting_train_step(self, *args):
         steps.append(1)
         if len(steps) == interrupt_at_step:
-            weights_at_interrupt.append(self.copy_params())
+            weights_at_interrupt.append(self.network.flat_params_copy())
             raise KeyboardInterrupt
         return train_step(self, *args)
 
@@ -89,7 +90,7 @@ def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(
         "__init__",
         _recording_init(Network.__init__, initial_weights),
     )
-    monkeypatch.setattr(Network, "train_step", interrupting_train_step)
+    monkeypatch.setattr(Trainer, "train_step", interrupting_train_step)
     with pytest.warns(UserWarning, match=INTERRUPTED.format(completed_epochs)):
         estimator.fit(X, Y[kind])
     assert len(steps) == interrupt_at_step  # not one step more
@@ -107,7 +108,7 @@ def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(
 def _recording_init(init, recorded):
     def recording_init(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        recorded.append(self.copy_params())
+        recorded.append(self.flat_params_copy())
 
     return recording_init
 
@@ -117,8 +118,8 @@ def test_interrupted_partial_fit_keeps_the_model_before_the_call(kind, monkeypat
     estimator = make_estimator(kind)
     extra = {"classes": np.unique(Y[kind])} if kind == "classifier" else {}
     estimator.partial_fit(X, Y[kind], **extra)
-    weights = estimator._network.copy_params()
-    train_step = Network.train_step
+    weights = estimator._network.flat_params_copy()
+    train_step = Trainer.train_step
     steps = []
 
     def interrupting_train_step(self, *args):
@@ -127,7 +128,7 @@ def test_interrupted_partial_fit_keeps_the_model_before_the_call(kind, monkeypat
             raise KeyboardInterrupt
         return train_step(self, *args)
 
-    monkeypatch.setattr(Network, "train_step", interrupting_train_step)
+    monkeypatch.setattr(Trainer, "train_step", interrupting_train_step)
     with pytest.warns(UserWarning, match=INTERRUPTED.format(1)):
         estimator.partial_fit(X, Y[kind], **extra)
     assert estimator.n_iter_ == 1

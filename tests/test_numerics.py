@@ -18,12 +18,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sknnfs import (
-    Network,
     NNFSClassifier,
     NNFSRegressor,
     SigmoidBinaryCrossentropy,
     SoftmaxCategoricalCrossentropy,
 )
+from sknnfs._training import Trainer
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((60, 4))
@@ -115,9 +115,9 @@ def test_saturated_logits_give_valid_probabilities_and_a_finite_loss(dtype):
     # The training loss from these logits: finite, never log(0).
     network = classifier._network
     y_encoded = np.searchsorted(classifier.classes_, Y_CLASSES)
-    loss = network.compute_gradients(X_typed, y_encoded, training=False)
+    loss, grads = network.loss_and_gradients(X_typed, y_encoded, training=False)
     assert np.isfinite(loss) and loss > 1e20
-    assert np.isfinite(network.flat_grads).all()
+    assert np.isfinite(grads).all()
     assert np.isfinite(classifier.score(X_typed, Y_CLASSES))
 
 
@@ -163,13 +163,13 @@ DIVERGING_DATA = {
 def test_a_diverging_run_stops_at_the_first_non_finite_loss(kind, monkeypatch):
     estimator_class, y = DIVERGING_DATA[kind]
     batch_losses = []
-    train_step = Network.train_step
+    train_step = Trainer.train_step
 
     def recording_train_step(self, *args):
         batch_losses.append(train_step(self, *args))
         return batch_losses[-1]
 
-    monkeypatch.setattr(Network, "train_step", recording_train_step)
+    monkeypatch.setattr(Trainer, "train_step", recording_train_step)
     estimator = estimator_class(max_iter=50, random_state=0, **DIVERGING)
     with pytest.raises(ValueError, match=DIVERGENCE_MESSAGE) as raised:
         estimator.fit(X, y)

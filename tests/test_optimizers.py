@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
-import sknnfs._blockwise as blockwise_module
+import sknnfs._parallel as parallel_module
 from sknnfs import SGD, Adagrad, Adam, RMSprop
-from sknnfs._blockwise import run_on_threads
+from sknnfs._parallel import BlockwiseUpdate, run_on_threads
 
 LEARNING_RATE, DECAY = 0.5, 0.1
 
@@ -210,8 +210,8 @@ def test_adam_moments_are_the_books_after_two_steps():
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Make a few thousand values count as 'large', in blocks of 100 values."""
-    monkeypatch.setattr(blockwise_module, "MIN_SIZE", 1000)
-    monkeypatch.setattr(blockwise_module, "BLOCK_BYTES", 800)
+    monkeypatch.setattr(parallel_module, "BLOCKWISE_MIN_SIZE", 1000)
+    monkeypatch.setattr(parallel_module, "BLOCK_BYTES", 800)
 
 
 @pytest.mark.parametrize(
@@ -234,9 +234,10 @@ def test_updates_in_blocks_on_threads_equal_whole_array_updates(
     for blocks in (False, True):
         params = [start.copy()]
         optimizer = make_optimizer()
+        blockwise = BlockwiseUpdate()
         for grad in grads:
             if blocks:  # these steps time 1 and 2 threads, then keep one
-                optimizer.step(params, [grad.copy()])
+                optimizer.step(params, [grad.copy()], apply_update=blockwise)
             else:
                 optimizer._update(
                     params[0],
@@ -296,12 +297,13 @@ def test_a_floating_point_error_on_a_worker_thread_reaches_the_caller(small_bloc
 
 def test_pickles_leave_the_thread_timings_behind(small_blocks):
     optimizer = Adam()
+    blockwise = BlockwiseUpdate()
     params = [np.zeros(4000)]
-    optimizer.step(params, [np.ones(4000)])
-    assert optimizer._blockwise._timings
-    loaded = pickle.loads(pickle.dumps(optimizer))
-    assert loaded._blockwise._timings is None
-    assert loaded.iterations == 1
+    optimizer.step(params, [np.ones(4000)], apply_update=blockwise)
+    assert blockwise._timings
+    payload = pickle.dumps(optimizer)
+    assert b"BlockwiseUpdate" not in payload
+    assert pickle.loads(payload).iterations == 1
 
 
 # ------------------------------------------------------------ float32 steps

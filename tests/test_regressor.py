@@ -21,8 +21,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+import sknnfs._base as base_module
 from sknnfs import NNFSRegressor
-from sknnfs._base import BaseNNFS
+from sknnfs._training import split_validation
 
 
 @pytest.fixture(autouse=True)
@@ -161,12 +162,12 @@ def test_score_is_r2(n_outputs, weighted):
 def test_early_stopping_scores_r2_on_the_validation_split(monkeypatch):
     splits = []
 
-    def recording_split(self, *args, **kwargs):
-        split = BaseNNFS._split_validation(self, *args, **kwargs)
+    def recording_split(*args, **kwargs):
+        split = split_validation(*args, **kwargs)
         splits.append(split)
         return split
 
-    monkeypatch.setattr(NNFSRegressor, "_split_validation", recording_split)
+    monkeypatch.setattr(base_module, "split_validation", recording_split)
     X, y = regression_data(n_samples=200)
     regressor = NNFSRegressor(
         hidden_layer_sizes=(16,),

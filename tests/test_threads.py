@@ -9,10 +9,15 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import sknnfs._network as network_module
-from sknnfs import NNFSClassifier, NNFSRegressor
-from sknnfs._blockwise import run_ranges_on_threads
-from sknnfs._layers import _sparse_product
+import sknnfs._parallel as parallel_module
+import sknnfs._prediction as prediction_module
+from sknnfs import Dense, NNFSClassifier, NNFSRegressor
+from sknnfs._parallel import (
+    BlockwiseUpdate,
+    available_threads,
+    run_ranges_on_threads,
+    sparse_prediction_threads,
+)
 
 
 # ------------------------------------------------------------------- ranges
@@ -58,18 +63,20 @@ def test_no_range_starts_after_a_failure():
 # ----------------------------------------------------------- sparse product
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("make_sparse", [sp.csr_matrix, sp.csr_array, sp.csc_matrix])
-def test_a_shared_sparse_product_is_the_same_product(dtype, make_sparse):
-    rng = np.random.default_rng(0)
+def test_a_layer_shared_by_row_ranges_is_the_same_product(dtype, make_sparse):
+    # How prediction shares the first layer's product with sparse X.
     sparse = make_sparse(sp.random(57, 40, density=0.2, random_state=0, dtype=dtype))
-    dense = rng.standard_normal((40, 6)).astype(dtype)
-    whole = np.asarray(sparse @ dense)
+    layer = Dense(40, 6, bias_init="glorot", random_state=0, dtype=dtype)
+    whole, _ = layer.forward(sparse)
     for n_threads in (2, 3):
-        shared = _sparse_product(sparse, dense, n_threads=n_threads)
-        assert shared.dtype == whole.dtype
+        shared = np.empty_like(whole)
+
+        def forward_rows(start, stop, shared=shared):
+            layer.forward(sparse[start:stop], out=shared[start:stop])
+
+        run_ranges_on_threads(forward_rows, 57, n_threads, 4 * n_threads)
+        assert shared.dtype == whole.dtype == dtype
         assert shared.tobytes() == whole.tobytes()  # each row computed alike
-        out = np.empty_like(whole)
-        assert _sparse_product(sparse, dense, out, n_threads) is out
-        assert out.tobytes() == whole.tobytes()
 
 
 # -------------------------------------------------------- sparse prediction
@@ -88,9 +95,8 @@ def fitted(estimator, X, y):
 
 def test_small_or_dense_input_is_predicted_on_one_thread(sparse_problem):
     X, y = sparse_problem
-    network = fitted(NNFSClassifier(random_state=0, max_iter=2), X, y)._network
-    assert network.sparse_prediction_threads(X) == 1  # 1,500 values x 100
-    assert network.sparse_prediction_threads(X.toarray()) == 1
+    assert sparse_prediction_threads(X, 100) == 1  # 1,500 values x 100
+    assert sparse_prediction_threads(X.toarray(), 10**6) == 1
 
 
 def blas_threads():
@@ -108,9 +114,9 @@ def test_sparse_prediction_on_threads_is_exact(
     method = getattr(estimator, "predict_proba", estimator.predict)
     with threadpool_limits(limits=1, user_api="blas"):  # as the shared ones run
         one_thread = method(X)
-    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
-    monkeypatch.setattr(network_module, "available_cores", lambda: 3)
-    assert estimator._network.sparse_prediction_threads(X) == 3
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 3)
+    assert sparse_prediction_threads(X, estimator._network.layer_sizes[1]) == 3
     before = blas_threads()
     shared = method(X)
     assert blas_threads() == before  # BLAS's thread limit is given back
@@ -119,9 +125,9 @@ def test_sparse_prediction_on_threads_is_exact(
 
 
 def in_chunks_of_7_rows(monkeypatch, widest):
-    monkeypatch.setattr(network_module, "PREDICT_MIN_ROWS", 1)
-    monkeypatch.setattr(network_module, "PREDICT_CACHE_VALUES", 7 * widest)
-    monkeypatch.setattr(network_module, "PREDICT_MAX_VALUES", 7 * widest)
+    monkeypatch.setattr(prediction_module, "CHUNK_MIN_ROWS", 1)
+    monkeypatch.setattr(prediction_module, "CHUNK_CACHE_VALUES", 7 * widest)
+    monkeypatch.setattr(prediction_module, "CHUNK_MAX_VALUES", 7 * widest)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -137,8 +143,8 @@ def test_prediction_in_row_chunks_is_one_prediction(
     in_chunks_of_7_rows(monkeypatch, widest=16)
     chunked = classifier.predict_proba(X)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12)
-    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
-    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
     np.testing.assert_allclose(classifier.predict_proba(X), whole, rtol=1e-12)
 
 
@@ -150,8 +156,8 @@ def test_an_overflow_found_on_a_thread_names_its_row(
     classifier = fitted(
         NNFSClassifier(activation="linear", random_state=0, max_iter=2), X, y
     )
-    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
-    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
     if in_chunks:  # of 7 rows: row 250 is in the 36th
         in_chunks_of_7_rows(monkeypatch, widest=100)
     too_large = X.tolil()
@@ -166,16 +172,16 @@ def test_predictions_from_other_threads_leave_blas_alone(sparse_problem, monkeyp
     X, y = sparse_problem
     classifier = fitted(NNFSClassifier(random_state=0, max_iter=5), X, y)
     expected = classifier.predict_proba(X)
-    monkeypatch.setattr(network_module, "SPARSE_WORK_PER_THREAD", 1)
-    monkeypatch.setattr(network_module, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
     shared_by = []
-    original_predict = network_module.Network.predict
+    original_predict = prediction_module._predict_in_chunks
 
-    def recording_predict(self, X, output_function=None, n_threads=1):
+    def recording_predict(network, X, output_function, n_threads):
         shared_by.append((threading.current_thread().name, n_threads))
-        return original_predict(self, X, output_function, n_threads)
+        return original_predict(network, X, output_function, n_threads)
 
-    monkeypatch.setattr(network_module.Network, "predict", recording_predict)
+    monkeypatch.setattr(prediction_module, "_predict_in_chunks", recording_predict)
     before = blas_threads()
     results = []
     worker = threading.Thread(
@@ -187,3 +193,23 @@ def test_predictions_from_other_threads_leave_blas_alone(sparse_problem, monkeyp
     assert shared_by == [("worker", 1), ("MainThread", 2)]
     assert blas_threads() == before
     np.testing.assert_array_equal(results[0], expected)
+
+
+# ------------------------------------------------- the caller's thread limit
+def test_threads_respect_a_blas_limit_set_by_the_caller(sparse_problem, monkeypatch):
+    X, _ = sparse_problem
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "_cores", lambda: 4)
+    if not blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert available_threads() == 2
+        assert sparse_prediction_threads(X, 100) == 2
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert available_threads() == 1
+        assert sparse_prediction_threads(X, 100) == 1
+        monkeypatch.setattr(parallel_module, "BLOCKWISE_MIN_SIZE", 1000)
+        monkeypatch.setattr(parallel_module, "BLOCK_BYTES", 800)
+        blockwise = BlockwiseUpdate()
+        blockwise(lambda values: values.__iadd__(1), [np.zeros(4000)])
+        assert list(blockwise._timings) == [1]  # no second candidate to time

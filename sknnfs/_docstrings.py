@@ -1,0 +1,223 @@
+"""The estimators' parameter and attribute documentation, written once.
+
+`NNFSClassifier` and `NNFSRegressor` share most of their parameters. Each
+estimator's docstring has ``{parameters}`` and ``{attributes}`` slots that
+`fill_docstring` fills from the descriptions below, in the order of the
+estimator's signature and with the defaults read from it, so that
+``help(NNFSRegressor)`` documents each of its own parameters and no default
+is written twice.
+"""
+
+import inspect
+import re
+import textwrap
+
+__all__ = ["fill_docstring"]
+
+# name -> (type, description); the default comes from the signature.
+PARAMETERS = {
+    "loss": (
+        "{'squared_error', 'absolute_error'}",
+        "Mean squared error or mean absolute error, averaged over outputs.",
+    ),
+    "hidden_layer_sizes": (
+        "array-like of int",
+        "Number of neurons of each hidden layer; ``()`` gives a network with "
+        "no hidden layer (softmax regression for the classifier, linear "
+        "regression for the regressor).",
+    ),
+    "activation": (
+        "{'relu', 'sigmoid', 'tanh', 'linear'}",
+        "Activation of the hidden layers.",
+    ),
+    "optimizer": (
+        "{'adam', 'sgd', 'adagrad', 'rmsprop'}",
+        "The book's optimizers; see `sknnfs.Adam`, `sknnfs.SGD`, "
+        "`sknnfs.Adagrad` and `sknnfs.RMSprop`.",
+    ),
+    "learning_rate": ("float", "Initial learning rate of every optimizer."),
+    "decay": (
+        "float",
+        "Learning-rate decay per step: ``lr_t = learning_rate / (1 + decay * t)``, "
+        "``t`` counting the optimizer's steps.",
+    ),
+    "momentum": ("float", "Momentum of ``'sgd'``."),
+    "rho": ("float", "Cache decay of ``'rmsprop'``."),
+    "beta_1": ("float", "Decay of the first moment estimates of ``'adam'``."),
+    "beta_2": ("float", "Decay of the second moment estimates of ``'adam'``."),
+    "epsilon": (
+        "float",
+        "Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and ``'adam'``.",
+    ),
+    "weight_init": (
+        "{'he', 'glorot', 'nnfs'}",
+        "Initial weights: He normal, Glorot uniform, or the book's ``0.01 * N(0, 1)``.",
+    ),
+    "bias_init": (
+        "{'zeros', 'glorot'}",
+        "Initial biases: zero, as in the book, or Glorot uniform "
+        "``U(-a, a)``, ``a = sqrt(6 / (n_inputs + n_neurons))``, the draw "
+        "`MLPClassifier` makes for its intercepts. With "
+        "``weight_init='glorot'`` the network starts as `MLPClassifier` "
+        "does.",
+    ),
+    "l1": (
+        "float",
+        "Penalty ``l1 * sum(|W|)`` on every weight matrix, added to each "
+        "batch's loss as in the book.",
+    ),
+    "l2": (
+        "float",
+        "Penalty ``l2 * sum(W**2)`` on every weight matrix, added to each "
+        "batch's loss as in the book.",
+    ),
+    "bias_l1": ("float", "Penalty ``bias_l1 * sum(|b|)`` on every bias vector."),
+    "bias_l2": ("float", "Penalty ``bias_l2 * sum(b**2)`` on every bias vector."),
+    "dropout": (
+        "float in [0, 1)",
+        "Fraction of each hidden layer's units dropped while training "
+        "(inverted dropout: nothing changes at prediction time).",
+    ),
+    "batch_size": (
+        "int or 'auto'",
+        "Minibatch size; ``'auto'`` is ``min(200, n_samples)``.",
+    ),
+    "max_iter": ("int", "Maximum number of epochs."),
+    "shuffle": ("bool", "Shuffle the samples before each epoch."),
+    "tol": (
+        "float",
+        "Minimum improvement of the training loss (or, with early stopping, "
+        "of the validation score) that counts as progress.",
+    ),
+    "n_iter_no_change": ("int", "Stop after this many epochs without progress."),
+    "early_stopping": (
+        "bool",
+        "Hold out ``validation_fraction`` of the data, stop when its score "
+        "stops improving, and keep the best epoch's weights.",
+    ),
+    "validation_fraction": (
+        "float in (0, 1)",
+        "Fraction of the data held out for early stopping.",
+    ),
+    "class_weight": (
+        "dict, 'balanced' or None",
+        "Weights multiplying each sample's loss by its class; ``'balanced'`` "
+        "uses ``n_samples / (n_classes * bincount(y))``. Not for multilabel "
+        "``y``.",
+    ),
+    "dtype": (
+        "{'float32', 'float64'} or None",
+        "``None`` trains in float32 when ``X`` is float32, else in float64.",
+    ),
+    "warm_start": ("bool", "Continue from the current weights on the next ``fit``."),
+    "random_state": (
+        "int, RandomState instance or None",
+        "Seeds the initial weights, the shuffling, dropout and the validation "
+        "split. NumPy's global random state is never used or changed.",
+    ),
+    "verbose": (
+        "int",
+        "``1`` prints one line per epoch (epoch, loss, validation score, seconds).",
+    ),
+}
+
+# name -> (type, description).
+ATTRIBUTES = {
+    "classes_": (
+        "ndarray of shape (n_classes,)",
+        "Class labels (for multilabel ``y``, the label indices).",
+    ),
+    "n_features_in_": ("int", "Number of features seen during fit."),
+    "feature_names_in_": (
+        "ndarray of shape (n_features_in_,)",
+        "Defined when ``X`` has string feature names (a DataFrame).",
+    ),
+    "coefs_": (
+        "list of ndarray",
+        "``coefs_[i]`` is the weight matrix of layer ``i``, of shape "
+        "(n_units_i, n_units_i+1).",
+    ),
+    "intercepts_": (
+        "list of ndarray",
+        "``intercepts_[i]`` is the bias vector of layer ``i``, of shape "
+        "(n_units_i+1,).",
+    ),
+    "n_layers_": ("int", "Number of layers, input and output included."),
+    "n_outputs_": ("int", "Number of output units."),
+    "out_activation_": ("str", "Activation of the output layer."),
+    "n_iter_": ("int", "Epochs run."),
+    "t_": ("int", "Training samples seen."),
+    "loss_": (
+        "float",
+        "Training loss of the last epoch (mean data loss plus penalty).",
+    ),
+    "loss_curve_": ("list of float", "Training loss of every epoch."),
+    "best_loss_": (
+        "float or None",
+        "Lowest training loss (None with early stopping).",
+    ),
+    "validation_scores_": (
+        "list of float or None",
+        "Validation score of every epoch (with early stopping).",
+    ),
+    "best_validation_score_": (
+        "float or None",
+        "Best validation score (with early stopping).",
+    ),
+}
+
+
+def _entries(names, descriptions, defaults, indent):
+    lines = []
+    for name in names:
+        kind, text = descriptions[name]
+        if name in defaults:
+            kind = f"{kind}, default={defaults[name]!r}"
+        lines.append(f"{indent}{name} : {kind}")
+        # Wrapped between words, never inside a ``literal``.
+        unbreakable = re.sub(r"``.*?``", lambda m: m[0].replace(" ", "\0"), text)
+        wrapped = textwrap.wrap(
+            unbreakable,
+            79,
+            initial_indent=indent + "    ",
+            subsequent_indent=indent + "    ",
+        )
+        lines += [line.replace("\0", " ") for line in wrapped]
+    return "\n".join(lines).lstrip()
+
+
+def fill_docstring(estimator_class, attributes, overrides=None):
+    """Fill the ``{parameters}`` and ``{attributes}`` slots of a class docstring.
+
+    Parameters
+    ----------
+    estimator_class : type
+        Its ``__init__`` signature gives the parameters, in order, and their
+        defaults.
+    attributes : sequence of str
+        The fitted attributes to document, in order.
+    overrides : dict, optional
+        ``name -> (type, description)`` replacing the shared text of a
+        parameter or attribute for this estimator.
+
+    Returns
+    -------
+    estimator_class
+    """
+    descriptions = {**PARAMETERS, **ATTRIBUTES, **(overrides or {})}
+    signature = inspect.signature(estimator_class.__init__)
+    defaults = {
+        name: parameter.default
+        for name, parameter in signature.parameters.items()
+        if name != "self"
+    }
+    doc = estimator_class.__doc__
+    slot_indent = doc[: doc.index("{parameters}")].rsplit("\n", 1)[1]
+    doc = doc.replace(
+        "{parameters}", _entries(defaults, descriptions, defaults, slot_indent)
+    )
+    doc = doc.replace(
+        "{attributes}", _entries(attributes, descriptions, {}, slot_indent)
+    )
+    estimator_class.__doc__ = doc
+    return estimator_class

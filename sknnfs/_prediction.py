@@ -1,0 +1,113 @@
+"""Prediction: a network's outputs for any number of rows, in bounded memory.
+
+The rows go through the network in chunks, so that memory beyond the output
+stays bounded whatever the number of rows, and a chunk's activations are
+still in cache when the next layer's product reads them. For large sparse
+input the first layer's product is shared between threads (see
+`sknnfs._parallel`). An overflow that reaches the logits is an error naming
+the row, never NaN probabilities.
+"""
+
+import numpy as np
+
+from ._parallel import (
+    blas_limited_to_one_thread,
+    run_ranges_on_threads,
+    sparse_prediction_threads,
+)
+
+__all__ = ["predict_outputs"]
+
+# Rows per chunk: about CACHE_VALUES values in the widest layer, so that they
+# stay in cache, but at least MIN_ROWS rows (smaller products run slower),
+# and at most MAX_VALUES values per layer whatever the widths.
+CHUNK_CACHE_VALUES = 1 << 19
+CHUNK_MIN_ROWS = 2048
+CHUNK_MAX_VALUES = 1 << 22
+
+
+def chunk_rows(layer_sizes):
+    """Rows per chunk for a network of ``layer_sizes``."""
+    widest = max(layer_sizes[1:])
+    rows = max(CHUNK_MIN_ROWS, CHUNK_CACHE_VALUES // widest)
+    return max(1, min(rows, CHUNK_MAX_VALUES // widest))
+
+
+def predict_outputs(network, X, output_function=None):
+    """The network's outputs for ``X``, chunk by chunk.
+
+    Parameters
+    ----------
+    network : Network
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Already validated, in the network's dtype.
+    output_function : callable, optional
+        Maps a chunk of logits to outputs; by default the loss's
+        ``output_activation`` (softmax, sigmoid or the identity).
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_samples, n_outputs)
+    """
+    output_function = output_function or network.loss.output_activation
+    n_threads = sparse_prediction_threads(X, network.layer_sizes[1])
+    with blas_limited_to_one_thread(active=n_threads > 1):
+        return _predict_in_chunks(network, X, output_function, n_threads)
+
+
+def _predict_in_chunks(network, X, output_function, n_threads):
+    n_samples = X.shape[0]
+    rows_per_chunk = chunk_rows(network.layer_sizes)
+    if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
+        return output_function(_chunk_logits(network, X, 0, n_threads))
+    outputs = np.empty((n_samples, network.n_outputs), dtype=network.dtype)
+    for start in range(0, n_samples, rows_per_chunk):
+        rows = slice(start, min(start + rows_per_chunk, n_samples))
+        outputs[rows] = output_function(
+            _chunk_logits(network, X[rows], start, n_threads)
+        )
+    return outputs
+
+
+def _chunk_logits(network, X_chunk, first_row, n_threads):
+    # An overflow in a hidden layer is harmless when a tanh or sigmoid
+    # saturates it (tanh(inf) is exactly 1); it only matters if it reaches
+    # the logits, which are checked instead.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if n_threads == 1:
+            logits = network.forward(X_chunk)
+        else:
+            first_layer = network.layers[0]
+            first_outputs = np.empty(
+                (X_chunk.shape[0], first_layer.weights.shape[1]), network.dtype
+            )
+
+            def forward_rows(start, stop):
+                first_layer.forward(X_chunk[start:stop], out=first_outputs[start:stop])
+
+            # A few ranges per thread: a thread slowed by a busy core takes fewer.
+            n_ranges = min(X_chunk.shape[0], 4 * n_threads)
+            run_ranges_on_threads(forward_rows, X_chunk.shape[0], n_threads, n_ranges)
+            logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
+    _check_finite_logits(logits, X_chunk, first_row, network.dtype)
+    return logits
+
+
+def _check_finite_logits(logits, X, first_row, dtype):
+    """Raise instead of turning overflowed logits into NaN probabilities.
+
+    Softmax of an infinite logit is NaN, and a NaN logit has no meaning: the
+    inputs are too large for the network in ``dtype``.
+    """
+    if np.isfinite(logits).all():  # one fast pass in the common case
+        return
+    finite_rows = np.isfinite(logits).all(axis=1)
+    bad_row = int(np.flatnonzero(~finite_rows)[0])
+    row_values = X[bad_row].toarray() if hasattr(X, "toarray") else X[bad_row]
+    raise ValueError(
+        f"The network's output overflowed (is not finite) for row "
+        f"{first_row + bad_row} of X, whose largest absolute value is "
+        f"{float(np.max(np.abs(row_values))):.3g}: the inputs are too large for "
+        f"the forward pass in {np.dtype(dtype).name}. Scale the features (e.g. "
+        "with StandardScaler), or fit with dtype='float64'."
+    )

@@ -1,0 +1,299 @@
+"""Training: minibatches, one step, one epoch, the stopping rule, the history.
+
+The estimators' ``fit`` runs epochs (`BaseNNFS._train`); an epoch is
+`Trainer.run_epoch` over `minibatches`; a step is `Trainer.train_step`::
+
+    loss, grads = network.loss_and_gradients(X_batch, y_batch, weight_batch, ...)
+    optimizer.step([network.flat_params], [grads], apply_update=blockwise)
+
+After each epoch, `raise_if_diverged` checks the loss and the weights,
+`Plateau` applies MLPClassifier's stopping rule to the epoch's score, and
+`History` records it.
+"""
+
+import math
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ._kernels import gather_rows
+from ._parallel import BlockwiseUpdate
+
+__all__ = [
+    "History",
+    "Plateau",
+    "Trainer",
+    "minibatches",
+    "raise_if_diverged",
+    "split_validation",
+]
+
+# Fewest samples early stopping holds out; one more is left to train on.
+MIN_VALIDATION_SAMPLES = 2
+
+
+def minibatches(X, y, sample_weight, batch_size, order=None):
+    """Yield the minibatches of one epoch.
+
+    Shuffled dense rows are gathered batch by batch into one small reused
+    buffer: no copy of the whole data per epoch, and the batch is still in
+    cache when the first product reads it. Sparse data is permuted once per
+    epoch instead, since scipy's row indexing is fast in bulk but costs a lot
+    per call.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    batch_size : int
+    order : ndarray of shape (n_samples,), optional
+        A permutation of the rows; ``None`` takes them in order.
+
+    Yields
+    ------
+    X_batch : {ndarray, sparse matrix} of shape (n_batch, n_features)
+        With ``order`` and dense ``X``, a view of a buffer that the next
+        batch overwrites: use it before asking for the next one.
+    y_batch : ndarray of shape (n_batch,) or (n_batch, n_outputs)
+    weight_batch : ndarray of shape (n_batch,) or None
+    """
+    n_samples = X.shape[0]
+    if order is not None and not isinstance(X, np.ndarray):
+        X, y = X[order], y[order]
+        if sample_weight is not None:
+            sample_weight = sample_weight[order]
+        order = None
+    if order is not None:
+        X_buffer = np.empty((min(batch_size, n_samples), X.shape[1]), dtype=X.dtype)
+    for start in range(0, n_samples, batch_size):
+        stop = min(start + batch_size, n_samples)
+        if order is None:
+            rows = slice(start, stop)
+            X_batch = X[rows]
+        else:
+            rows = order[start:stop]
+            X_batch = gather_rows(X, rows, out=X_buffer[: stop - start])
+        weight_batch = None if sample_weight is None else sample_weight[rows]
+        yield X_batch, y[rows], weight_batch
+
+
+class Trainer:
+    """What one training run moves: network, optimizer, generator, workspace.
+
+    Parameters
+    ----------
+    network : Network
+    optimizer : SGD, Adagrad, RMSprop or Adam
+    rng : numpy.random.Generator
+        Shuffles the rows and draws the dropout masks.
+    """
+
+    def __init__(self, network, optimizer, rng):
+        self.network = network
+        self.optimizer = optimizer
+        self.rng = rng
+        self.workspace = network.new_workspace()
+        self.blockwise = BlockwiseUpdate()
+
+    def train_step(self, X_batch, y_batch, weight_batch):
+        """Forward, loss and gradient, backward, optimizer step: the batch loss."""
+        loss, grads = self.network.loss_and_gradients(
+            X_batch, y_batch, weight_batch, self.rng, self.workspace
+        )
+        self.optimizer.step(
+            [self.network.flat_params], [grads], apply_update=self.blockwise
+        )
+        return loss
+
+    def run_epoch(self, X, y, sample_weight, batch_size, shuffle):
+        """One pass over the data in minibatches; the mean batch loss.
+
+        A non-finite batch loss ends the epoch at once and is returned.
+        """
+        n_samples = X.shape[0]
+        order = self.rng.permutation(n_samples) if shuffle else None
+        total_loss = 0.0
+        for X_batch, y_batch, weight_batch in minibatches(
+            X, y, sample_weight, batch_size, order
+        ):
+            batch_loss = self.train_step(X_batch, y_batch, weight_batch)
+            if not math.isfinite(batch_loss):
+                return batch_loss
+            total_loss += batch_loss * X_batch.shape[0]
+        return total_loss / n_samples
+
+
+def raise_if_diverged(epoch_loss, network, epoch, learning_rate):
+    """A clear error when an epoch's loss or the weights are no longer finite.
+
+    The last step of an epoch can overflow the weights while the loss it
+    reports (computed before the step) is still finite.
+    """
+    if not math.isfinite(epoch_loss):
+        problem = f"the loss became {epoch_loss}"
+    elif not np.isfinite(network.flat_params).all():
+        problem = "the weights overflowed to inf or nan"
+    else:
+        return
+    raise ValueError(
+        f"Training diverged: {problem} at epoch {epoch}. Try a smaller "
+        f"learning_rate (now {learning_rate!r}), or scale the features."
+    )
+
+
+class Plateau:
+    """MLPClassifier's stopping rule, on a score where greater is better.
+
+    An epoch whose score does not beat the best score by at least ``tol``
+    counts as one without improvement; training stops after
+    ``n_iter_no_change`` of them in a row. The score is the validation score
+    with early stopping, else the negated training loss.
+
+    Parameters
+    ----------
+    tol : float
+    best_score : float, default=-inf
+        The best score so far (carried over by a warm start).
+    """
+
+    def __init__(self, tol, best_score=-np.inf):
+        self.tol = tol
+        self.best_score = best_score
+        self.epochs_without_improvement = 0
+
+    def update(self, score):
+        """Record an epoch's score; True when it is the best so far."""
+        if score < self.best_score + self.tol:
+            self.epochs_without_improvement += 1
+        else:
+            self.epochs_without_improvement = 0
+        if score > self.best_score:
+            self.best_score = score
+            return True
+        return False
+
+    def stalled(self, n_iter_no_change):
+        return self.epochs_without_improvement >= n_iter_no_change
+
+
+class History:
+    """The training record of an estimator; `store` copies it onto the estimator."""
+
+    def __init__(self):
+        self.n_iter = 0
+        self.n_samples_seen = 0
+        self.loss_curve = []
+        self.best_loss = np.inf
+        self.validation_scores = []
+        self.best_validation_score = -np.inf
+
+    @classmethod
+    def of(cls, estimator):
+        """The history of a fitted estimator, to continue from."""
+        history = cls()
+        history.n_iter = estimator.n_iter_
+        history.n_samples_seen = estimator.t_
+        history.loss_curve = list(estimator.loss_curve_)
+        if estimator.best_loss_ is not None:
+            history.best_loss = estimator.best_loss_
+        if estimator.validation_scores_ is not None:
+            history.validation_scores = list(estimator.validation_scores_)
+            history.best_validation_score = estimator.best_validation_score_
+        return history
+
+    def best_score(self, early_stopping):
+        """The best score so far, as `Plateau` counts it."""
+        return self.best_validation_score if early_stopping else -self.best_loss
+
+    def record(self, loss, n_samples, validation_score, best_score):
+        """Record a completed epoch; ``validation_score`` is None without one."""
+        self.n_iter += 1
+        self.n_samples_seen += n_samples
+        self.loss_curve.append(loss)
+        if validation_score is None:
+            self.best_loss = -best_score
+        else:
+            self.validation_scores.append(validation_score)
+            self.best_validation_score = best_score
+
+    def store(self, estimator, early_stopping):
+        estimator.n_iter_ = self.n_iter
+        estimator.t_ = self.n_samples_seen
+        estimator.loss_curve_ = list(self.loss_curve)
+        estimator.loss_ = self.loss_curve[-1] if self.loss_curve else None
+        if early_stopping:
+            estimator.best_loss_ = None
+            estimator.validation_scores_ = list(self.validation_scores)
+            estimator.best_validation_score_ = self.best_validation_score
+        else:
+            estimator.best_loss_ = self.best_loss
+            estimator.validation_scores_ = None
+            estimator.best_validation_score_ = None
+
+
+def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
+    """Hold out ``validation_fraction`` of the data, stratified where possible.
+
+    Only samples with a positive weight are held out: a zero-weight sample
+    says nothing about the model, and a validation set of only those has no
+    score (its weights sum to zero). Zero-weight samples stay in the training
+    part, where they contribute nothing either.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    sample_weight : ndarray of shape (n_samples,) or None
+    validation_fraction : float
+    stratify : ndarray of shape (n_samples,) of int, or None
+        Class indices to stratify on, when they allow it.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    train, validation : tuple (X, y, sample_weight)
+    """
+    n_samples = X.shape[0]
+    candidates = (
+        np.arange(n_samples)
+        if sample_weight is None
+        else np.flatnonzero(sample_weight > 0)
+    )
+    n_candidates = len(candidates)
+    # Two held-out samples at least: R² is undefined on a single one.
+    n_validation = min(
+        max(MIN_VALIDATION_SAMPLES, int(round(validation_fraction * n_samples))),
+        n_candidates - 1,
+    )
+    if n_validation < MIN_VALIDATION_SAMPLES:
+        raise ValueError(
+            f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
+            f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
+        )
+    if stratify is not None:
+        stratify = stratify[candidates]
+        counts = np.bincount(stratify)
+        counts = counts[counts > 0]
+        if counts.min() < 2 or not (
+            len(counts) <= n_validation <= n_candidates - len(counts)
+        ):
+            stratify = None
+    train_idx, val_idx = train_test_split(
+        candidates,
+        test_size=n_validation,
+        random_state=rng.integers(np.iinfo(np.int32).max),
+        stratify=stratify,
+    )
+    if n_candidates < n_samples:
+        train_idx = np.union1d(train_idx, np.flatnonzero(sample_weight <= 0))
+    train_idx.sort()
+    val_idx.sort()
+
+    def take(values, idx):
+        return None if values is None else values[idx]
+
+    return (
+        (X[train_idx], y[train_idx], take(sample_weight, train_idx)),
+        (X[val_idx], y[val_idx], take(sample_weight, val_idx)),
+    )
