@@ -23,6 +23,18 @@ __all__ = ["main", "run_demo", "spiral"]
 
 N_CLASSES = 3
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c")
+TEST_FRACTION = 0.25
+VALIDATION_FRACTION = 0.1
+# The fewest samples per class the demo runs on. Of 3 * 5 = 15 points the
+# stratified split holds out ceil(0.25 * 15) = 4, leaving 11 to train on;
+# MLPClassifier's early stopping then holds out ceil(0.1 * 11) = 2 of those
+# (unstratified for 3 classes: it stratifies single-output targets only, and
+# its targets are one-hot) and refuses fewer than 2. With 4 per class, 9 train
+# and it would hold out 1. Ours always holds out 2, so MLPClassifier sets the
+# limit.
+MIN_SAMPLES_PER_CLASS = 5
+# NumPy's legacy RandomState (used by nnfs and scikit-learn) takes 32-bit seeds.
+MAX_SEED = 2**32 - 1
 
 
 def spiral(samples_per_class, seed=0):
@@ -118,7 +130,8 @@ def run_demo(
     Parameters
     ----------
     samples : int, default=1000
-        Samples per class (three classes).
+        Samples per class (three classes); at least ``MIN_SAMPLES_PER_CLASS``
+        (5), or the splits leave MLPClassifier too few validation rows.
     hidden : tuple of int, default=(64, 64)
         Hidden layer sizes of both networks.
     epochs : int, default=300
@@ -131,7 +144,8 @@ def run_demo(
     plot : bool, default=True
         Draw the picture (only when matplotlib is installed).
     seed : int, default=0
-        Seeds the data, the split and both networks.
+        Seeds the data, the split and both networks; from 0 to ``MAX_SEED``
+        (``2**32 - 1``).
     stream : file-like, default=sys.stdout
         Where the table and the progress lines go.
 
@@ -146,7 +160,7 @@ def run_demo(
     hidden = tuple(int(size) for size in hidden)
     X, y = spiral(samples, seed)
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=seed
+        X, y, test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
     shared = dict(
         hidden_layer_sizes=hidden,
@@ -154,7 +168,7 @@ def run_demo(
         # MLPClassifier warns when a batch is larger than its training split.
         batch_size=min(64, int(len(X_train) * 0.9)),
         early_stopping=True,
-        validation_fraction=0.1,
+        validation_fraction=VALIDATION_FRACTION,
         n_iter_no_change=30,
         random_state=seed,
     )
@@ -322,33 +336,47 @@ def _plot(ours, theirs, X_train, y_train, X_test, y_test, output):
 
 
 def _hidden_sizes(text):
-    message = f"--hidden takes positive integers like 64,64; got {text!r}"
+    """``--hidden``: comma-separated positive integers, like ``64,64``."""
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(message) from None
+        sizes = ()
     if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(message)
+        raise argparse.ArgumentTypeError(
+            f"must be positive integers separated by commas, like 64,64; got {text!r}"
+        )
     return sizes
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _integer_in(minimum, maximum=None):
+    """An argparse ``type=``: an integer from ``minimum`` to ``maximum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        upper = np.inf if maximum is None else maximum
+        if value is None or not minimum <= value <= upper:
+            bounds = (
+                f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            )
+            raise argparse.ArgumentTypeError(
+                f"must be an integer {bounds}; got {text!r}"
+            )
+        return value
+
+    return parse
 
 
-def _positive_float(text):
+def _positive_finite_float(text):
+    """``--learning-rate``: a finite number > 0 (``float`` also reads nan, inf)."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        value = None
+    if value is None or not (0 < value < np.inf):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
     return value
 
 
@@ -364,9 +392,9 @@ def build_parser():
     )
     parser.add_argument(
         "--samples",
-        type=_positive_int,
+        type=_integer_in(MIN_SAMPLES_PER_CLASS),
         default=1000,
-        help="samples per class (default: 1000)",
+        help=f"samples per class, at least {MIN_SAMPLES_PER_CLASS} (default: 1000)",
     )
     parser.add_argument(
         "--hidden",
@@ -376,13 +404,13 @@ def build_parser():
     )
     parser.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=_integer_in(1),
         default=300,
         help="most epochs; early stopping usually ends sooner (default: 300)",
     )
     parser.add_argument(
         "--learning-rate",
-        type=_positive_float,
+        type=_positive_finite_float,
         default=0.01,
         help="Adam's learning rate (default: 0.01)",
     )
@@ -396,7 +424,10 @@ def build_parser():
         "--no-plot", action="store_true", help="do not draw the picture"
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of data, split and weights"
+        "--seed",
+        type=_integer_in(0, MAX_SEED),
+        default=0,
+        help=f"seed of data, split and weights, 0 to {MAX_SEED} (default: 0)",
     )
     return parser
 

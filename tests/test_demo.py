@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sknnfs._demo import main, run_demo, spiral
+from sknnfs._demo import MAX_SEED, MIN_SAMPLES_PER_CLASS, main, run_demo, spiral
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -134,20 +134,81 @@ def test_main_writes_the_png_to_output(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "option, value, problem",
     [
-        (["--hidden", "64,x"], "--hidden"),
-        (["--hidden", "0"], "--hidden"),
-        (["--epochs", "0"], "positive integer"),
-        (["--samples", "-5"], "positive integer"),
-        (["--learning-rate", "-1"], "positive number"),
+        ("--samples", str(MIN_SAMPLES_PER_CLASS - 1), f">= {MIN_SAMPLES_PER_CLASS}"),
+        ("--samples", "2", f">= {MIN_SAMPLES_PER_CLASS}"),
+        ("--samples", "1", f">= {MIN_SAMPLES_PER_CLASS}"),
+        ("--samples", "-5", f">= {MIN_SAMPLES_PER_CLASS}"),
+        ("--samples", "7.5", "integer"),
+        ("--seed", "-1", f"from 0 to {MAX_SEED}"),
+        ("--seed", str(MAX_SEED + 1), f"from 0 to {MAX_SEED}"),
+        ("--seed", "abc", "integer"),
+        ("--epochs", "0", "integer >= 1"),
+        ("--epochs", "-3", "integer >= 1"),
+        ("--learning-rate", "inf", "finite number > 0"),
+        ("--learning-rate", "nan", "finite number > 0"),
+        ("--learning-rate", "0", "finite number > 0"),
+        ("--learning-rate", "-1", "finite number > 0"),
+        ("--learning-rate", "abc", "finite number > 0"),
+        ("--hidden", "0", "positive integers"),
+        ("--hidden", "10,-3", "positive integers"),
+        ("--hidden", "64,x", "positive integers"),
+        ("--hidden", "abc", "positive integers"),
+        ("--hidden", ",", "positive integers"),
     ],
 )
-def test_main_rejects_bad_options(capsys, args, message):
+def test_main_rejects_bad_options_as_usage_errors(capsys, option, value, problem):
+    # A usage error: exit status 2 and one line naming the option, as argparse
+    # reports its own errors; any other exception would escape pytest.raises.
     with pytest.raises(SystemExit) as exit_info:
-        main(args)
+        main([option, value, "--no-plot"])
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"argument {option}: " in captured.err
+    assert problem in captured.err
+    assert repr(value) in captured.err
+    assert "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("seed", [0, MAX_SEED])
+def test_main_runs_on_the_smallest_valid_samples_and_the_extreme_seeds(
+    tmp_path, monkeypatch, capsys, seed
+):
+    monkeypatch.chdir(tmp_path)
+    status = main(
+        [
+            "--samples",
+            str(MIN_SAMPLES_PER_CLASS),
+            "--seed",
+            str(seed),
+            "--hidden",
+            "4",
+            "--epochs",
+            "2",
+            "--no-plot",
+        ]
+    )
+    assert status == 0
+    assert set(table_rows(capsys.readouterr().out)) == {
+        "NNFSClassifier",
+        "MLPClassifier",
+    }
+
+
+def test_one_sample_fewer_than_the_limit_fails_in_the_demo(tmp_path):
+    # The --samples limit is exact: below it the demo itself cannot run, so
+    # the usage error above rejects nothing that would have worked.
+    with pytest.raises(ValueError):
+        run_demo(
+            samples=MIN_SAMPLES_PER_CLASS - 1,
+            hidden=(4,),
+            epochs=2,
+            plot=False,
+            output=tmp_path / "x.png",
+            stream=io.StringIO(),
+        )
 
 
 def test_importing_main_does_not_run_the_demo(capsys, monkeypatch, tmp_path):
