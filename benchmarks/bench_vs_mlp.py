@@ -17,15 +17,38 @@ Each configuration prints one row of a Markdown table:
   tracemalloc slows allocation, so timed fits never run under it);
 - held-out accuracy and log-loss of both.
 
+Then, unless ``--no-latency``, a latency table: ``predict_proba`` and
+``predict`` of both on 1, 10, 100 and 10,000 rows (digits rows, cycled), for
+models trained on the ``digits`` configuration (hidden layer (100,)), in
+float64 and float32, whichever configurations ``--config`` selects
+(``--dtype`` filters it).
+One row per row count, method and dtype: microseconds per call of ours and
+MLP's, and their ratio. A figure is the best mean over 20 timed blocks of
+calls, 0.2 s per estimator and cell in all (``LATENCY_SECONDS``,
+``LATENCY_BLOCKS``), the blocks of ours and MLP's alternating so that a slow
+spell of the machine hits both.
+
+Each table is preceded by a line naming the machine, so that a copied table
+keeps it: the CPU model (``model name`` in /proc/cpuinfo, else
+``platform.processor()``), the logical CPUs this process may use, each BLAS
+library loaded (threadpoolctl: library, version, kernel architecture,
+threads after any ``--blas-threads`` limit, and whether NumPy's or SciPy's
+copy) and the NumPy version::
+
+    Machine: Intel(R) Xeon(R) Processor (x86_64, 2 CPUs); BLAS: openblas
+    0.3.31 SkylakeX kernel, 2 threads (numpy), ...; NumPy 2.4.6
+
 Run (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, when set on a machine, pin
 OpenBLAS to slower kernels; unset them for this command alone)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_vs_mlp.py
 
-Options: ``--quick`` (tiny sizes, a smoke test), ``--config NAME`` and
-``--dtype NAME`` (filters, repeatable), ``--repeats N``, ``--json PATH``,
-``--blas-threads N`` (threadpoolctl limit for the whole run), ``--init
-{mlp,default}``.
+Options: ``--quick`` (tiny sizes, a smoke test; the latency table keeps its
+rows but times only a few short blocks, in float64 only), ``--config NAME``
+and ``--dtype NAME`` (filters, repeatable), ``--repeats N``, ``--json PATH``
+(the rows of both tables, the machine, the GEMM peaks), ``--blas-threads N``
+(threadpoolctl limit for the whole run), ``--init {mlp,default}``,
+``--latency/--no-latency`` (the latency table, on by default).
 
 Ours starts as MLPClassifier does by default here (``--init mlp``:
 ``weight_init='glorot', bias_init='glorot'``, Glorot-uniform weights and
@@ -35,6 +58,7 @@ zero biases as in the book).
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -63,6 +87,13 @@ INITS = {
 }
 ADAM_EPSILON = 1e-8  # MLPClassifier's default; ours is set to match
 NEVER_STOP = 10**9  # n_iter_no_change: with tol=0 both run every epoch
+LATENCY_ROWS = (1, 10, 100, 10_000)
+LATENCY_METHODS = ("predict_proba", "predict")
+# Timing budget of one latency cell, per estimator, and the blocks it is cut
+# into: the best block is the figure, so more blocks means more chances to
+# miss the machine's slow spells.
+LATENCY_SECONDS, LATENCY_BLOCKS = 0.2, 20
+QUICK_LATENCY_SECONDS, QUICK_LATENCY_BLOCKS = 0.005, 2
 
 
 @dataclass
@@ -398,6 +429,108 @@ def run_configuration(config, dtype, peaks, repeats, quick, init="mlp"):
     }
 
 
+def best_seconds_interleaved(functions, seconds, n_blocks):
+    """Best mean seconds per call of each function, timed in alternating blocks.
+
+    After a warm-up call, each function's block is sized to last about
+    ``seconds / n_blocks`` (from one timed call); then the functions take
+    turns, block by block, ``n_blocks`` rounds, so a slow spell of the
+    machine hits all of them. A block's mean is immune to the timer's
+    resolution; the fastest block is the least disturbed.
+
+    Parameters
+    ----------
+    functions : dict of str to callable
+        Called without arguments.
+    seconds : float
+        Time budget of each function.
+    n_blocks : int
+
+    Returns
+    -------
+    best_seconds : dict of str to float
+    calls : dict of str to int
+        Timed calls of each function, all blocks together.
+    """
+    calls_per_block = {}
+    for name, function in functions.items():
+        function()  # warm-up: first-call caches, lazy imports, thread start
+        start = time.perf_counter()
+        function()
+        one_call = time.perf_counter() - start
+        calls_per_block[name] = max(1, round(seconds / n_blocks / one_call))
+    best_seconds = dict.fromkeys(functions, np.inf)
+    for _ in range(n_blocks):
+        for name, function in functions.items():
+            n_calls = calls_per_block[name]
+            start = time.perf_counter()
+            for _ in range(n_calls):
+                function()
+            elapsed = time.perf_counter() - start
+            best_seconds[name] = min(best_seconds[name], elapsed / n_calls)
+    calls = {name: n_blocks * n_calls for name, n_calls in calls_per_block.items()}
+    return best_seconds, calls
+
+
+def run_latency(config, dtypes, init, seconds, n_blocks):
+    """Latency rows: predict_proba and predict on few and many rows, both models.
+
+    Both estimators are fitted on ``config`` in each dtype; the rows to
+    predict are the configuration's rows, cycled up to the largest count.
+    """
+    X_all = np.vstack([config.X_train, config.X_test])
+    X_cycled = X_all[np.arange(max(LATENCY_ROWS)) % len(X_all)]
+    fitted, X_by_dtype = {}, {}
+    for dtype in dtypes:
+        estimators = make_estimators(config, dtype, init=init)
+        for estimator in estimators.values():
+            fit_quietly(estimator, config.X_train.astype(dtype), config.y_train)
+        fitted[dtype] = estimators
+        X_by_dtype[dtype] = X_cycled.astype(dtype)
+    rows = []
+    for n_rows in LATENCY_ROWS:
+        for method in LATENCY_METHODS:
+            for dtype in dtypes:
+                X_rows = X_by_dtype[dtype][:n_rows]
+                predictions = {
+                    name: functools.partial(getattr(estimator, method), X_rows)
+                    for name, estimator in fitted[dtype].items()
+                }
+                best_seconds, n_calls = best_seconds_interleaved(
+                    predictions, seconds, n_blocks
+                )
+                rows.append(
+                    {
+                        "config": config.name,
+                        "rows": n_rows,
+                        "method": method,
+                        "dtype": dtype,
+                        "seconds_ours": best_seconds["ours"],
+                        "seconds_mlp": best_seconds["mlp"],
+                        "ratio": best_seconds["ours"] / best_seconds["mlp"],
+                        "calls_ours": n_calls["ours"],
+                        "calls_mlp": n_calls["mlp"],
+                    }
+                )
+                print(format_latency_row(rows[-1]), flush=True)
+    return rows
+
+
+LATENCY_HEADER = "| rows | method | dtype | µs ours | µs MLP | ratio |"
+
+
+def format_latency_row(row):
+    cells = [
+        str(row["rows"]),
+        row["method"],
+        row["dtype"],
+        f"{1e6 * row['seconds_ours']:.1f}",
+        f"{1e6 * row['seconds_mlp']:.1f}",
+        f"{row['ratio']:.2f}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 HEADER = (
     "| config | dtype | fit s ours | fit s MLP | fit ratio | GFLOP/s ours "
     "| % GEMM peak | predict ms ours | predict ms MLP | predict ratio "
@@ -428,16 +561,86 @@ def format_row(row):
     return "| " + " | ".join(cells) + " |"
 
 
-def blas_description():
+def cpu_model():
+    """The CPU's model name: /proc/cpuinfo where there is one (Linux)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def available_cpus():
+    """Logical CPUs this process may run on (its affinity, where known)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # sched_getaffinity is Linux-only
+        return os.cpu_count()
+
+
+def blas_libraries():
+    """The BLAS libraries loaded, as threadpoolctl describes them.
+
+    NumPy and SciPy wheels each bring their own OpenBLAS; ``package`` says
+    whose copy it is (the folder it was loaded from), NumPy's being the one
+    that ``a @ b`` runs on.
+    """
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return "threadpoolctl not installed"
-    return "; ".join(
-        f"{info.get('internal_api')} {info.get('version')} "
-        f"{info.get('architecture', '?')} kernel, {info.get('num_threads')} threads"
-        for info in threadpool_info()
-        if info.get("user_api") == "blas"
+        return []
+    libraries = []
+    for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue
+        path = info.get("filepath", "")
+        package = next(
+            (name for name in ("numpy", "scipy") if f"{os.sep}{name}" in path), None
+        )
+        libraries.append(
+            {
+                "library": info.get("internal_api"),
+                "version": info.get("version"),
+                "architecture": info.get("architecture"),
+                "num_threads": info.get("num_threads"),
+                "package": package,
+            }
+        )
+    # NumPy's first: the products timed here run on it.
+    return sorted(libraries, key=lambda library: library["package"] != "numpy")
+
+
+def blas_description():
+    libraries = blas_libraries()
+    if not libraries:
+        return "unknown (threadpoolctl not installed, or no BLAS found)"
+    return ", ".join(
+        f"{library['library']} {library['version']} "
+        f"{library['architecture'] or '?'} kernel, {library['num_threads']} threads"
+        + (f" ({library['package']})" if library["package"] else "")
+        for library in libraries
+    )
+
+
+def machine_description():
+    return {
+        "cpu": cpu_model(),
+        "machine": platform.machine(),
+        "cpus_available": available_cpus(),
+        "blas": blas_libraries(),
+        "numpy": np.__version__,
+    }
+
+
+def machine_line():
+    """One line naming the machine, printed before each table."""
+    return (
+        f"Machine: {cpu_model()} ({platform.machine()}, {available_cpus()} CPUs); "
+        f"BLAS: {blas_description()}; NumPy {np.__version__}"
     )
 
 
@@ -468,6 +671,13 @@ def main(argv=None):
         type=int,
         help="limit BLAS to this many threads for the whole run (threadpoolctl)",
     )
+    parser.add_argument(
+        "--latency",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the main table, time predict_proba and predict on 1 to "
+        "10,000 rows with the digits models (default: on)",
+    )
     args = parser.parse_args(argv)
     if args.blas_threads:
         from threadpoolctl import threadpool_limits
@@ -485,7 +695,7 @@ def run(args):
     }
     print(
         f"Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}; BLAS: {blas_description()}"
+        f"scikit-learn {sklearn.__version__}"
     )
     openblas_env = {
         name: os.environ[name]
@@ -503,6 +713,7 @@ def run(args):
         f"float32 {peaks['float32']:.1f} GFLOP/s, "
         f"float64 {peaks['float64']:.1f} GFLOP/s"
     )
+    print(machine_line())
     print()
     print(HEADER)
     print("|" + "---|" * (HEADER.count("|") - 1))
@@ -520,20 +731,49 @@ def run(args):
             )
             rows.append(row)
             print(format_row(row), flush=True)
+    latency_rows = run_latency_table(args) if args.latency else []
     if args.json:
         with open(args.json, "w") as file:
             json.dump(
                 {
                     "gemm_peak_gflops": peaks,
                     "blas": blas_description(),
+                    "machine": machine_description(),
                     "openblas_environment": openblas_env,
                     "quick": args.quick,
                     "rows": rows,
+                    "latency": latency_rows,
                 },
                 file,
                 indent=2,
             )
     return 0
+
+
+def run_latency_table(args):
+    config = _digits(args.quick)
+    # --quick is a smoke test: one dtype, as in the main table.
+    dtypes = config.dtypes[:1] if args.quick else config.dtypes
+    dtypes = [dtype for dtype in dtypes if not args.dtype or dtype in args.dtype]
+    if not dtypes:
+        return []
+    seconds, n_blocks = (
+        (QUICK_LATENCY_SECONDS, QUICK_LATENCY_BLOCKS)
+        if args.quick
+        else (LATENCY_SECONDS, LATENCY_BLOCKS)
+    )
+    print()
+    print(
+        f"Latency of one call, {config.name} models (hidden {config.hidden}, "
+        f"{config.epochs} epochs): best mean over {n_blocks} blocks of calls, "
+        f"{1e3 * seconds:g} ms per estimator and cell, ours and MLP's blocks "
+        "alternating; ratio = ours / MLP"
+    )
+    print(machine_line())
+    print()
+    print(LATENCY_HEADER)
+    print("|" + "---|" * (LATENCY_HEADER.count("|") - 1))
+    return run_latency(config, dtypes, args.init, seconds, n_blocks)
 
 
 if __name__ == "__main__":

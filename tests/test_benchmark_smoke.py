@@ -1,35 +1,117 @@
-"""The side-by-side benchmark runs (``--quick``) and prints its table.
+"""The side-by-side benchmark runs (``--quick``) and prints its tables.
 
-Only that it runs: speed is measured by running the benchmark itself, never
-in a test.
+Only that it runs and what it prints: speed is measured by running the
+benchmark itself, never in a test.
 """
 
+import itertools
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+from threadpoolctl import threadpool_info
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "bench_vs_mlp.py"
 CONFIGURATIONS = ["digits", "synth60k", "wide", "spiral", "sparse"]
+MAIN_HEADER = "| config | dtype | fit s ours"
+LATENCY_HEADER = "| rows | method | dtype | µs ours | µs MLP | ratio |"
+LATENCY_ROWS = ["1", "10", "100", "10000"]
+LATENCY_METHODS = ["predict_proba", "predict"]
 
 
-def test_quick_benchmark_prints_one_row_per_configuration(tmp_path):
+def run_benchmark(*args):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
     )
-    json_path = tmp_path / "rows.json"
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARK), "--quick", "--json", str(json_path)],
+        [sys.executable, str(BENCHMARK), "--quick", *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    lines = completed.stdout.splitlines()
-    assert any(line.startswith("| config | dtype | fit s ours") for line in lines)
-    rows = [line for line in lines if line.startswith("| ") and "config" not in line]
-    assert [row.split("|")[1].strip() for row in rows] == CONFIGURATIONS
-    assert json_path.exists()
+    return completed.stdout.splitlines()
+
+
+def table(lines, header_start):
+    """The line before the table (blank lines skipped) and its rows' cells."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    before = next(line for line in reversed(lines[:start]) if line.strip())
+    rows = []
+    for line in lines[start + 2 :]:  # past the header and the |---| line
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return before, rows
+
+
+def cpu_model_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
+def check_machine_line(line):
+    assert line.startswith("Machine: ")
+    assert f"NumPy {np.__version__}" in line
+    assert "BLAS: " in line
+    # NumPy's BLAS, as this process sees it (other tests may load others).
+    for info in threadpool_info():
+        if info["user_api"] == "blas" and "numpy" in info["filepath"]:
+            assert f"{info['internal_api']} {info['version']}" in line
+    cpu = cpu_model_name()
+    if cpu is not None:
+        assert cpu in line
+
+
+def test_quick_benchmark_prints_both_tables_after_the_machine_line(tmp_path):
+    json_path = tmp_path / "rows.json"
+    lines = run_benchmark("--json", str(json_path))
+
+    machine_line, rows = table(lines, MAIN_HEADER)
+    check_machine_line(machine_line)
+    assert [row[0] for row in rows] == CONFIGURATIONS
+
+    # After the main table, with the machine line again, one row per row
+    # count and method (--quick: float64 only).
+    main_start = next(i for i, line in enumerate(lines) if line.startswith(MAIN_HEADER))
+    assert lines.index(LATENCY_HEADER) > main_start + len(rows)
+    machine_line, rows = table(lines, LATENCY_HEADER)
+    check_machine_line(machine_line)
+    assert [row[:3] for row in rows] == [
+        [n_rows, method, "float64"]
+        for n_rows, method in itertools.product(LATENCY_ROWS, LATENCY_METHODS)
+    ]
+    for row in rows:
+        assert all(float(cell) > 0 for cell in row[3:])
+
+    results = json.loads(json_path.read_text())
+    assert [row["config"] for row in results["rows"]] == CONFIGURATIONS
+    assert [(row["rows"], row["method"]) for row in results["latency"]] == [
+        (int(n_rows), method)
+        for n_rows, method in itertools.product(LATENCY_ROWS, LATENCY_METHODS)
+    ]
+    assert results["machine"]["numpy"] == np.__version__
+
+
+def test_no_latency_leaves_the_latency_table_out(tmp_path):
+    json_path = tmp_path / "rows.json"
+    lines = run_benchmark(
+        "--config", "digits", "--no-latency", "--json", str(json_path)
+    )
+    _, rows = table(lines, MAIN_HEADER)
+    assert [row[0] for row in rows] == ["digits"]
+    assert LATENCY_HEADER not in lines
+    assert json.loads(json_path.read_text())["latency"] == []
