@@ -1,0 +1,405 @@
+"""ONNX export of fitted `NNFSClassifier` and `NNFSRegressor`, through skl2onnx.
+
+`register_converters` teaches skl2onnx the two estimators, so that
+``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn`` convert them alone or
+inside a `Pipeline`; `to_onnx` registers and converts in one call.
+
+The graph is the network's forward pass, one ``MatMul``, ``Add`` and
+activation per layer, with the fitted weights as initializers in the dtype of
+the graph's input (float32 or float64). A classifier's outputs are those of
+skl2onnx's own classifiers: ``label`` (``classes_[argmax]``, or for
+multilabel ``y`` a 0/1 int64 matrix of ``proba > 0.5``) and ``probabilities``
+(a tensor with ``options={id(model): {"zipmap": False}}``, otherwise
+skl2onnx's ZipMap of one dict per row). A regressor has one output,
+``variable``, of shape (n_samples, n_outputs): (n_samples, 1) for a 1-D ``y``,
+as skl2onnx gives for `MLPRegressor`.
+
+skl2onnx and onnxruntime are the optional ``onnx`` extra
+(``pip install -e ".[onnx]"``). ``import sknnfs`` does not import this module,
+and this module imports skl2onnx only when one of its functions runs.
+
+Examples
+--------
+>>> import numpy as np
+>>> from onnxruntime import InferenceSession
+>>> from sklearn.datasets import load_iris
+>>> from sknnfs import NNFSClassifier
+>>> from sknnfs.onnx import to_onnx
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = NNFSClassifier(hidden_layer_sizes=(16,), learning_rate=0.01,
+...                      batch_size=16, max_iter=300, random_state=0).fit(X, y)
+>>> X32 = X.astype(np.float32)
+>>> onx = to_onnx(clf, X32[:1], options={id(clf): {"zipmap": False}})
+>>> session = InferenceSession(onx.SerializeToString(),
+...                            providers=["CPUExecutionProvider"])
+>>> [output.name for output in session.get_outputs()]
+['label', 'probabilities']
+>>> label, proba = session.run(None, {"X": X32})
+>>> bool((label == clf.predict(X)).all())
+True
+>>> bool(np.abs(proba - clf.predict_proba(X)).max() < 1e-5)
+True
+"""
+
+import numpy as np
+
+from ._classifier import NNFSClassifier
+from ._regressor import NNFSRegressor
+
+__all__ = ["register_converters", "to_onnx"]
+
+CLASSIFIER_ALIAS = "SknnfsNNFSClassifier"
+REGRESSOR_ALIAS = "SknnfsNNFSRegressor"
+
+# The options of skl2onnx's own MLPClassifier. Declaring 'zipmap' makes
+# skl2onnx parse the estimator as a classifier and add the ZipMap (or the
+# class labels) after our two outputs itself; its ZipMap reads 'nocl'.
+CLASSIFIER_OPTIONS = {
+    "zipmap": [True, False, "columns"],
+    "output_class_labels": [False, True],
+    "nocl": [False, True],
+}
+
+# ONNX operator of each hidden activation and output activation; None: the
+# values pass through unchanged, so no node is needed.
+HIDDEN_ACTIVATION_OPS = {
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "linear": None,
+}
+OUTPUT_ACTIVATION_OPS = {"softmax": "Softmax", "logistic": "Sigmoid", "identity": None}
+
+
+def register_converters():
+    """Register the converters of `NNFSClassifier` and `NNFSRegressor` with skl2onnx.
+
+    Afterwards ``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn`` convert
+    both estimators, alone or inside pipelines and other meta-estimators.
+    Calling it again registers the same converters again, harmlessly.
+
+    The classifier takes skl2onnx's classifier options: ``zipmap``
+    (``True``, the default: probabilities as a list of dicts; ``False``: a
+    tensor; ``'columns'``: one output per class), ``output_class_labels``
+    and ``nocl`` (``True``: the labels are the class indices
+    ``0 .. n_classes - 1``).
+    """
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(
+        NNFSClassifier,
+        CLASSIFIER_ALIAS,
+        _classifier_output_shapes,
+        _convert_classifier,
+        options=CLASSIFIER_OPTIONS,
+    )
+    update_registered_converter(
+        NNFSRegressor,
+        REGRESSOR_ALIAS,
+        _regressor_output_shapes,
+        _convert_regressor,
+    )
+
+
+def to_onnx(model, X_sample=None, **conversion_kwargs):
+    """Register the converters, then ``skl2onnx.to_onnx(model, X_sample, ...)``.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted `NNFSClassifier` or `NNFSRegressor`, or a pipeline (or any
+        estimator skl2onnx converts) containing them.
+    X_sample : ndarray of shape (n_samples, n_features), default=None
+        A few input rows: their dtype and number of columns give the graph's
+        input, and its dtype that of the computation (float32 rows give a
+        float32 graph, float64 rows a float64 one). May be None when
+        ``initial_types`` is passed.
+    **conversion_kwargs
+        Passed to ``skl2onnx.to_onnx``: ``options``, ``target_opset``,
+        ``initial_types``...
+
+    Returns
+    -------
+    onnx_model : onnx.ModelProto
+    """
+    import skl2onnx
+
+    register_converters()
+    return skl2onnx.to_onnx(model, X_sample, **conversion_kwargs)
+
+
+# ----------------------------------------------------------------- shapes
+def _input_tensor_type(operator):
+    """skl2onnx's tensor class for the graph's values: float64 or else float32.
+
+    Integer and boolean inputs are computed in float32, as skl2onnx's own
+    converters do.
+    """
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    if isinstance(operator.inputs[0].type, DoubleTensorType):
+        return DoubleTensorType
+    return FloatTensorType
+
+
+def _check_input(operator):
+    from skl2onnx.common.data_types import (
+        BooleanTensorType,
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+    )
+    from skl2onnx.common.utils import check_input_and_output_types
+
+    check_input_and_output_types(
+        operator,
+        good_input_types=[
+            FloatTensorType,
+            DoubleTensorType,
+            Int64TensorType,
+            BooleanTensorType,
+        ],
+    )
+    estimator = operator.raw_operator
+    n_columns = operator.inputs[0].get_second_dimension()
+    if isinstance(n_columns, int) and n_columns != estimator.n_features_in_:
+        raise ValueError(
+            f"The ONNX input of {type(estimator).__name__} has {n_columns} "
+            f"columns, but the estimator was fitted on {estimator.n_features_in_} "
+            "features"
+        )
+
+
+def _classifier_output_shapes(operator):
+    """Types of ``label`` (n_samples,) or (n_samples, n_labels), ``probabilities``."""
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
+    from skl2onnx.common.utils import check_input_and_output_numbers
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
+    _check_input(operator)
+    classifier = operator.raw_operator
+    probability_type = _input_tensor_type(operator)
+    zipmap = operator.scope_inst.get_options(classifier, {"zipmap": True})["zipmap"]
+    # skl2onnx would build the graph, and onnxruntime refuse to load it.
+    if zipmap is True and probability_type is DoubleTensorType:
+        raise ValueError(
+            "ONNX's ZipMap takes float32 probabilities only, and this float64 "
+            "graph would feed it float64 ones. Pass "
+            "options={id(model): {'zipmap': False}} (or 'columns') to keep "
+            "float64, or float32 input rows for a float32 graph."
+        )
+    n_samples = operator.inputs[0].get_first_dimension()
+    if classifier._multilabel:
+        label_type = Int64TensorType([n_samples, classifier.n_outputs_])
+    elif _is_string_labels(get_label_classes(operator.scope_inst, classifier)):
+        label_type = StringTensorType([n_samples])
+    else:
+        label_type = Int64TensorType([n_samples])
+    operator.outputs[0].type = label_type
+    operator.outputs[1].type = probability_type([n_samples, classifier.n_outputs_])
+
+
+def _regressor_output_shapes(operator):
+    """Type of ``variable``, (n_samples, n_outputs) even for a 1-D ``y``."""
+    from skl2onnx.common.utils import check_input_and_output_numbers
+
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=1)
+    _check_input(operator)
+    regressor = operator.raw_operator
+    n_samples = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = _input_tensor_type(operator)(
+        [n_samples, regressor.n_outputs_]
+    )
+
+
+# -------------------------------------------------------------- converters
+def _convert_classifier(scope, operator, container):
+    """``label`` and ``probabilities``, as `NNFSClassifier.predict` and
+    `NNFSClassifier.predict_proba` compute them."""
+    from onnx import TensorProto
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    classifier = operator.raw_operator
+    label_name = operator.outputs[0].full_name
+    proba_name = operator.outputs[1].full_name
+    float_type = _add_forward_pass(scope, operator, container, proba_name)
+
+    if classifier._multilabel:
+        threshold_name = scope.get_unique_variable_name("threshold")
+        container.add_initializer(threshold_name, float_type, [], [0.5])
+        above_name = scope.get_unique_variable_name("above_threshold")
+        container.add_node(
+            "Greater",
+            [proba_name, threshold_name],
+            above_name,
+            name=scope.get_unique_operator_name("Greater"),
+        )
+        container.add_node(
+            "Cast",
+            above_name,
+            label_name,
+            to=TensorProto.INT64,
+            name=scope.get_unique_operator_name("Cast"),
+        )
+        return
+
+    # classes_, or their indices with the option nocl=True.
+    label_type, labels = _label_values(get_label_classes(scope, classifier))
+    classes_name = scope.get_unique_variable_name("classes")
+    container.add_initializer(classes_name, label_type, [len(labels)], labels)
+    # ArgMax keeps the first of tied maxima, as np.argmax does.
+    best_index_name = scope.get_unique_variable_name("best_class_index")
+    container.add_node(
+        "ArgMax",
+        proba_name,
+        best_index_name,
+        axis=1,
+        keepdims=0,
+        name=scope.get_unique_operator_name("ArgMax"),
+    )
+    container.add_node(
+        "Gather",
+        [classes_name, best_index_name],
+        label_name,
+        axis=0,
+        name=scope.get_unique_operator_name("Gather"),
+    )
+
+
+def _convert_regressor(scope, operator, container):
+    """``variable``, as `NNFSRegressor.predict` computes it, always 2-D."""
+    _add_forward_pass(scope, operator, container, operator.outputs[0].full_name)
+
+
+def _add_forward_pass(scope, operator, container, output_name):
+    """Add the network's nodes from the operator's input to ``output_name``.
+
+    Each layer is ``MatMul`` by ``coefs_[i]``, ``Add`` of ``intercepts_[i]``,
+    then the hidden activation, or after the last layer ``out_activation_``.
+
+    Returns
+    -------
+    float_type : int
+        The ``onnx.TensorProto`` element type of the computation: DOUBLE for
+        a float64 input, FLOAT otherwise.
+    """
+    from onnx import TensorProto, numpy_helper
+    from skl2onnx.common.data_types import DoubleTensorType, guess_proto_type
+
+    estimator = operator.raw_operator
+    hidden_op = _activation_op(HIDDEN_ACTIVATION_OPS, estimator.activation)
+    output_op = _activation_op(OUTPUT_ACTIVATION_OPS, estimator.out_activation_)
+    if _input_tensor_type(operator) is DoubleTensorType:
+        float_type, float_dtype = TensorProto.DOUBLE, np.float64
+    else:
+        float_type, float_dtype = TensorProto.FLOAT, np.float32
+
+    values_name = operator.inputs[0].full_name
+    if guess_proto_type(operator.inputs[0].type) != float_type:
+        cast_name = scope.get_unique_variable_name("cast_input")
+        container.add_node(
+            "Cast",
+            values_name,
+            cast_name,
+            to=float_type,
+            name=scope.get_unique_operator_name("Cast"),
+        )
+        values_name = cast_name
+
+    n_layers = len(estimator.coefs_)
+    for layer_index, (weights, biases) in enumerate(
+        zip(estimator.coefs_, estimator.intercepts_, strict=True)
+    ):
+        is_output_layer = layer_index == n_layers - 1
+        activation_op = output_op if is_output_layer else hidden_op
+        weights_name = scope.get_unique_variable_name("coefficient")
+        biases_name = scope.get_unique_variable_name("intercepts")
+        # from_array stores the exact bytes, cast once to the graph's dtype.
+        for name, values in ((weights_name, weights), (biases_name, biases)):
+            container.add_initializer(
+                name,
+                float_type,
+                list(values.shape),
+                numpy_helper.from_array(np.asarray(values, dtype=float_dtype)),
+            )
+        product_name = scope.get_unique_variable_name("product")
+        container.add_node(
+            "MatMul",
+            [values_name, weights_name],
+            product_name,
+            name=scope.get_unique_operator_name("MatMul"),
+        )
+        if is_output_layer and activation_op is None:
+            sum_name = output_name
+        else:
+            sum_name = scope.get_unique_variable_name("preactivation")
+        container.add_node(
+            "Add",
+            [product_name, biases_name],
+            sum_name,
+            name=scope.get_unique_operator_name("Add"),
+        )
+        values_name = sum_name
+        if activation_op is None:
+            continue
+        values_name = (
+            output_name
+            if is_output_layer
+            else scope.get_unique_variable_name("activation")
+        )
+        # Softmax over the classes of each row: axis=1 means that in every
+        # opset (before opset 13 the input is flattened to 2-D at the axis).
+        attributes = {"axis": 1} if activation_op == "Softmax" else {}
+        container.add_node(
+            activation_op,
+            sum_name,
+            values_name,
+            name=scope.get_unique_operator_name(activation_op),
+            **attributes,
+        )
+    return float_type
+
+
+def _activation_op(activation_ops, activation):
+    try:
+        return activation_ops[activation]
+    except KeyError:
+        raise ValueError(
+            f"No ONNX conversion for the activation {activation!r}; "
+            f"known: {sorted(activation_ops)}"
+        ) from None
+
+
+# ------------------------------------------------------------------ labels
+def _is_string_labels(classes):
+    return all(isinstance(label, str | bytes) for label in classes)
+
+
+def _label_values(classes):
+    """``classes_`` as an ONNX tensor holds them: UTF-8 strings or int64.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    label_type : int
+        ``onnx.TensorProto.STRING`` or ``onnx.TensorProto.INT64``.
+    labels : list of bytes or ndarray of shape (n_classes,)
+    """
+    from onnx import TensorProto
+
+    if _is_string_labels(classes):
+        return TensorProto.STRING, [
+            label.encode("utf-8") if isinstance(label, str) else label
+            for label in classes
+        ]
+    # Numbers as int64, as skl2onnx's classifiers give them: scikit-learn
+    # accepts float labels only when they are whole numbers.
+    return TensorProto.INT64, np.asarray(classes).astype(np.int64)
