@@ -9,6 +9,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
@@ -17,8 +18,9 @@ README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 # A block that imports one of these runs only where it is installed: dask-ml
-# is documented but optional, not among the extras.
-OPTIONAL_MODULES = ("dask_ml",)
+# is documented but optional, not among the extras; skl2onnx and onnxruntime
+# are the onnx extra, which the other blocks do not need.
+OPTIONAL_MODULES = ("dask_ml", "skl2onnx", "onnxruntime")
 
 
 def blocks(language):
@@ -47,6 +49,11 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert namespace["search"].best_params_
     assert namespace["proba"].shape == (len(namespace["X_test"]), 10)
     assert len(namespace["epochs"]) == namespace["clf"].n_iter_
+    if "onnx_proba" in namespace:  # the onnx extra is installed
+        digits_model, X_digits = namespace["digits_model"], namespace["X_digits"]
+        expected_proba = digits_model.predict_proba(X_digits)
+        assert np.abs(namespace["onnx_proba"] - expected_proba).max() < 1e-5
+        assert (namespace["onnx_labels"] == digits_model.predict(X_digits)).all()
 
 
 def _missing(module):
