@@ -82,7 +82,8 @@ def register_converters():
     (``True``, the default: probabilities as a list of dicts; ``False``: a
     tensor; ``'columns'``: one output per class), ``output_class_labels``
     and ``nocl`` (``True``: the labels are the class indices
-    ``0 .. n_classes - 1``).
+    ``0 .. n_classes - 1``). A float64 graph needs ``zipmap=False`` or
+    ``'columns'``: ONNX's ZipMap takes float32 only.
     """
     from skl2onnx import update_registered_converter
 
@@ -121,6 +122,13 @@ def to_onnx(model, X_sample=None, **conversion_kwargs):
     Returns
     -------
     onnx_model : onnx.ModelProto
+
+    Raises
+    ------
+    ValueError
+        For a classifier in a float64 graph with the default ``zipmap``
+        option (ONNX's ZipMap takes float32 only: pass ``zipmap=False``), or
+        when the estimator's input has other than ``n_features_in_`` columns.
     """
     import skl2onnx
 
