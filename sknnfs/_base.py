@@ -28,6 +28,7 @@ from sklearn.utils.validation import (
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
+from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._network import Network
 from ._optimizers import OPTIMIZERS
@@ -49,7 +50,7 @@ OUT_ACTIVATIONS = {
 }
 
 
-class BaseNNFS(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknnfs estimators; not for direct use."""
 
     _parameter_constraints: dict = {
