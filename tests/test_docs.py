@@ -1,0 +1,157 @@
+"""The documentation builds without a warning, and the HTML repr links into it.
+
+The build needs the `docs` extra (Sphinx, numpydoc, sphinx-gallery,
+myst-parser); without it those tests skip. It runs once for this module, in a
+scratch copy of docs/, examples/ and README.md (so that nothing is written
+into the checkout), with the examples in quick mode. The HTML repr tests need
+only scikit-learn.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import pytest
+
+import sknnfs
+from sknnfs import NNFSClassifier, NNFSRegressor
+from sknnfs._doc_links import DOCS_URL
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_NAMES = [name for name in sknnfs.__all__ if name != "__version__"]
+EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.py"))
+ESTIMATORS = (NNFSClassifier, NNFSRegressor)
+
+
+def api_page(name):
+    """Where the docs put the page of ``sknnfs.<name>``, relative to their root."""
+    return f"api/generated/sknnfs.{name}.html"
+
+
+@pytest.fixture(scope="module")
+def html_dir(tmp_path_factory):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser"):
+        pytest.importorskip(
+            module, reason=f"the docs build needs {module} (the docs extra)"
+        )
+    source = tmp_path_factory.mktemp("docs-source")
+    built = ("_build", "auto_examples", "generated", "sg_execution_times.rst")
+    shutil.copytree(
+        REPO_ROOT / "docs", source / "docs", ignore=shutil.ignore_patterns(*built)
+    )
+    shutil.copytree(
+        REPO_ROOT / "examples",
+        source / "examples",
+        ignore=shutil.ignore_patterns("*.png", "__pycache__"),
+    )
+    shutil.copy(REPO_ROOT / "README.md", source / "README.md")
+    env = dict(os.environ)
+    env["SKNNFS_QUICK"] = "1"
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    html = source / "html"
+    completed = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
+        + [str(source / "docs"), str(html)],
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
+    return html
+
+
+def test_docs_build_without_warnings(html_dir):
+    assert (html_dir / "index.html").is_file()
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_every_public_name_has_a_page(html_dir, name):
+    page = html_dir / api_page(name)
+    assert page.is_file()
+    assert f'id="sknnfs.{name}"' in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda path: path.name)
+def test_every_example_is_in_the_gallery(html_dir, script):
+    page = (html_dir / "auto_examples" / script.name).with_suffix(".html")
+    assert page.is_file()
+    if "savefig(" in script.read_text(encoding="utf-8"):
+        # The picture the example writes is shown (docs/_ext/written_images.py).
+        picture = f"sphx_glr_{script.stem}_001.png"
+        assert picture in page.read_text(encoding="utf-8")
+        assert (html_dir / "_images" / picture).is_file()
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_doc_links_lead_to_the_built_pages(html_dir, estimator):
+    page_url = estimator()._get_doc_link()
+    assert page_url.startswith(DOCS_URL)
+    page = html_dir / page_url.removeprefix(DOCS_URL)
+    assert page.is_file()
+    text = page.read_text(encoding="utf-8")
+    # Each parameter link's text fragment ("name,-type") is the page's text:
+    # the name in bold, then its type.
+    html_repr = estimator()._repr_html_()
+    fragments = re.findall(re.escape(page_url) + r'#:~:text=([^"]+)"', html_repr)
+    assert fragments
+    for fragment in fragments:
+        name, param_type = (unquote(part) for part in fragment.split(",-", 1))
+        entry = (
+            f'<strong>{escape(name, quote=False)}</strong><span class="classifier">'
+            f"{escape(param_type, quote=False)}</span>"
+        )
+        assert entry in text
+
+
+# Parameters that scikit-learn cannot link yet: their docstring documents them
+# together with others ("beta_1, beta_2 : float", the regressor's "As in
+# NNFSClassifier" list), and scikit-learn links a parameter only from a
+# "name : type" line of its own. The estimators' docstrings are being
+# rewritten to document every parameter on its own line (issue 13); these
+# tests then pass, and this table goes (the xfails are strict).
+NOT_LINKED_YET = {
+    NNFSClassifier: {"beta_1", "beta_2", "l1", "l2", "bias_l1", "bias_l2"},
+    NNFSRegressor: set(NNFSRegressor().get_params()) - {"loss", "weight_init"},
+}
+
+
+def repr_cases():
+    cases = []
+    for estimator in ESTIMATORS:
+        for name in estimator().get_params():
+            marks = []
+            if name in NOT_LINKED_YET[estimator]:
+                marks = pytest.mark.xfail(
+                    strict=True,
+                    reason="documented together with other parameters",
+                )
+            cases.append(
+                pytest.param(
+                    estimator, name, marks=marks, id=f"{estimator.__name__}-{name}"
+                )
+            )
+    return cases
+
+
+def test_html_repr_links_to_the_estimator_page():
+    for estimator in ESTIMATORS:
+        page_url = DOCS_URL + api_page(estimator.__name__)
+        assert estimator()._get_doc_link() == page_url
+        assert f'href="{page_url}"' in estimator()._repr_html_()
+
+
+@pytest.mark.parametrize("estimator, name", repr_cases())
+def test_html_repr_links_each_parameter_to_its_entry(estimator, name):
+    page_url = DOCS_URL + api_page(estimator.__name__)
+    html_repr = estimator()._repr_html_()
+    assert f'href="{page_url}#:~:text={quote(name)},-' in html_repr
