@@ -119,28 +119,12 @@ def test_doc_links_lead_to_the_built_pages(html_dir, estimator):
 # "name : type" line of its own. The estimators' docstrings are being
 # rewritten to document every parameter on its own line (issue 13); these
 # tests then pass, and this table goes (the xfails are strict).
-NOT_LINKED_YET = {
-    NNFSClassifier: {"beta_1", "beta_2", "l1", "l2", "bias_l1", "bias_l2"},
-    NNFSRegressor: set(NNFSRegressor().get_params()) - {"loss", "weight_init"},
-}
-
-
 def repr_cases():
-    cases = []
-    for estimator in ESTIMATORS:
-        for name in estimator().get_params():
-            marks = []
-            if name in NOT_LINKED_YET[estimator]:
-                marks = pytest.mark.xfail(
-                    strict=True,
-                    reason="documented together with other parameters",
-                )
-            cases.append(
-                pytest.param(
-                    estimator, name, marks=marks, id=f"{estimator.__name__}-{name}"
-                )
-            )
-    return cases
+    return [
+        pytest.param(estimator, name, id=f"{estimator.__name__}-{name}")
+        for estimator in ESTIMATORS
+        for name in estimator().get_params()
+    ]
 
 
 def test_html_repr_links_to_the_estimator_page():
