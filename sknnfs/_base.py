@@ -50,48 +50,52 @@ OUT_ACTIVATIONS = {
 }
 
 
+# The parameters both estimators take, and what each accepts.
+PARAMETER_CONSTRAINTS = {
+    "hidden_layer_sizes": [
+        "array-like",
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+    "optimizer": [StrOptions(set(OPTIMIZERS))],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "decay": [Interval(Real, 0, None, closed="left")],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "rho": [Interval(Real, 0, 1, closed="left")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "weight_init": [StrOptions(set(WEIGHT_INITS))],
+    "bias_init": [StrOptions(set(BIAS_INITS))],
+    "l1": [Interval(Real, 0, None, closed="left")],
+    "l2": [Interval(Real, 0, None, closed="left")],
+    "bias_l1": [Interval(Real, 0, None, closed="left")],
+    "bias_l2": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_size": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "n_iter_no_change": [
+        Interval(Integral, 1, None, closed="left"),
+        Options(Real, {np.inf}),
+    ],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "dtype": [None, StrOptions({"float32", "float64"})],
+    "warm_start": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
 class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the sknnfs estimators; not for direct use."""
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "decay": [Interval(Real, 0, None, closed="left")],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "rho": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "weight_init": [StrOptions(set(WEIGHT_INITS))],
-        "bias_init": [StrOptions(set(BIAS_INITS))],
-        "l1": [Interval(Real, 0, None, closed="left")],
-        "l2": [Interval(Real, 0, None, closed="left")],
-        "bias_l1": [Interval(Real, 0, None, closed="left")],
-        "bias_l2": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "dtype": [None, StrOptions({"float32", "float64"})],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints: dict = PARAMETER_CONSTRAINTS
 
     @abstractmethod
     def __init__(
@@ -277,15 +281,9 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             y_numeric=False,
         )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
-        y = self._validate_targets(y)
-        if reset:
-            self._init_targets(y, classes=classes, incremental=incremental)
-            self.n_layers_ = len(hidden_sizes) + 2
-            self.out_activation_ = OUT_ACTIVATIONS[self._loss_name()]
-        # On a fresh fit `_init_targets` has taken ``classes`` already.
-        y_encoded = self._encode_targets(y, classes=None if reset else classes)
-        if y_encoded.dtype.kind == "f":
-            y_encoded = y_encoded.astype(dtype, copy=False)
+        y_encoded = self._training_targets(
+            y, reset, len(hidden_sizes), dtype, classes=classes, incremental=incremental
+        )
         sample_weight = self._training_weights(
             sample_weight, X, y_encoded, incremental=incremental
         )
@@ -295,19 +293,29 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         else:
             trainer = self._continued_trainer(incremental)
             history = History.of(self)
-        trainer.optimizer.ensure_writeable()
         # partial_fit is one epoch with no stopping rule; fit runs up to max_iter.
         self._train(
             trainer,
             history,
-            X,
-            y_encoded,
-            sample_weight,
+            (X, y_encoded, sample_weight),
             max_epochs=1 if incremental else self.max_iter,
             stopping=not incremental,
             callback_data=callback_data,
         )
         return self
+
+    def _training_targets(self, y, reset, n_hidden, dtype, *, classes, incremental):
+        """``y`` checked and encoded; on a fresh fit, the output attributes set."""
+        y = self._validate_targets(y)
+        if reset:
+            self._init_targets(y, classes=classes, incremental=incremental)
+            self.n_layers_ = n_hidden + 2
+            self.out_activation_ = OUT_ACTIVATIONS[self._loss_name()]
+        # On a fresh fit `_init_targets` has taken ``classes`` already.
+        y_encoded = self._encode_targets(y, classes=None if reset else classes)
+        if y_encoded.dtype.kind == "f":
+            y_encoded = y_encoded.astype(dtype, copy=False)
+        return y_encoded
 
     def _new_trainer(self, input_and_hidden_sizes, dtype):
         """A new network, drawn from ``random_state``, with a new optimizer."""
@@ -334,7 +342,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
     def _continued_trainer(self, incremental):
         """The fitted network; partial_fit also keeps the optimizer's state."""
         self._network.ensure_writeable()
-        optimizer = self._optimizer if incremental else self._make_optimizer()
+        optimizer = self._make_optimizer()
+        if incremental:
+            optimizer = self._optimizer
+            optimizer.ensure_writeable()
         return Trainer(self._network, optimizer, self._training_rng)
 
     def _make_optimizer(self):
@@ -348,30 +359,17 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             return min(200, n_samples)
         return min(self.batch_size, n_samples)
 
-    def _train(
-        self,
-        trainer,
-        history,
-        X,
-        y,
-        sample_weight,
-        *,
-        max_epochs,
-        stopping,
-        callback_data,
-    ):
-        """Run up to ``max_epochs`` epochs; ``callback_data`` is ``(X, y,
-        sample_weight)`` as the user passed them, for scikit-learn's callbacks."""
-        early_stopping = stopping and self.early_stopping
-        validation = None
-        if early_stopping:
-            stratify = self._stratify_labels(y)
-            (X, y, sample_weight), validation = split_validation(
-                X, y, sample_weight, self.validation_fraction, stratify, trainer.rng
-            )
-        network = trainer.network
-        batch_size = self._batch_size(X.shape[0])
-        plateau = Plateau(self.tol, history.best_score(early_stopping))
+    def _train(self, trainer, history, data, *, max_epochs, stopping, callback_data):
+        """Run up to ``max_epochs`` epochs over ``data``.
+
+        ``data`` is ``(X, y_encoded, sample_weight)``; ``callback_data`` is
+        ``(X, y, sample_weight)`` as the user passed them, for scikit-learn's
+        callbacks. Without ``stopping`` (partial_fit) there is no validation
+        split, no stopping rule and no convergence warning.
+        """
+        data, validation = self._split(data, stopping and self.early_stopping, trainer)
+        network, batch_size = trainer.network, self._batch_size(data[0].shape[0])
+        plateau = Plateau(self.tol, history.best_score(validation is not None))
         # Published now so that hooks and callbacks see the network.
         self._network, self._optimizer = network, trainer.optimizer
         self._training_rng = trainer.rng
@@ -382,15 +380,12 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
                 epoch_start = time.perf_counter()
-                loss = trainer.run_epoch(X, y, sample_weight, batch_size, self.shuffle)
-                raise_if_diverged(loss, network, history.n_iter + 1, self.learning_rate)
-                score = self._validation_score(*validation) if early_stopping else -loss
-                if plateau.update(score) and early_stopping:
+                if self._one_epoch(
+                    trainer, history, plateau, data, validation, batch_size
+                ):
                     best_params = network.flat_params_copy()
-                validation_score = score if early_stopping else None
-                history.record(loss, X.shape[0], validation_score, plateau.best_score)
                 completed_params = network.flat_params_copy()
-                self._end_epoch(history, early_stopping, epoch_start)
+                self._end_epoch(history, validation is not None, epoch_start)
                 stopped = callbacks.end_epoch() or (
                     stopping and plateau.stalled(self.n_iter_no_change)
                 )
@@ -398,24 +393,57 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
                     break
         except KeyboardInterrupt:
             network.load_flat_params(completed_params)
-            self._interrupted(history, early_stopping, callbacks)
+            self._interrupted(history, validation is not None, callbacks)
             return
+        self._finish(network, best_params, callbacks, warn=stopping and not stopped)
+
+    def _finish(self, network, best_params, callbacks, *, warn):
+        """End the fit: the best epoch's weights with early stopping, a warning
+        if the epochs ran out before the stopping rule ended training."""
         if best_params is not None:
             network.load_flat_params(best_params)
         callbacks.end()
-        if stopping and not stopped:
+        if warn:
             warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
+
+    def _split(self, data, early_stopping, trainer):
+        """``(training data, validation data or None)``."""
+        if not early_stopping:
+            return data, None
+        X, y, sample_weight = data
+        return split_validation(
+            X,
+            y,
+            sample_weight,
+            self.validation_fraction,
+            self._stratify_labels(y),
+            trainer.rng,
+        )
+
+    def _one_epoch(self, trainer, history, plateau, data, validation, batch_size):
+        """Train and score one epoch; True when it is the best validated one yet."""
+        loss = trainer.run_epoch(*data, batch_size, self.shuffle)
+        raise_if_diverged(loss, trainer.network, history.n_iter + 1, self.learning_rate)
+        n_samples = data[0].shape[0]
+        if validation is None:  # the score is the negated training loss
+            plateau.update(-loss)
+            history.record(loss, n_samples, None, plateau.best_score)
+            return False
+        score = self._validation_score(*validation)
+        improved = plateau.update(score)
+        history.record(loss, n_samples, score, plateau.best_score)
+        return improved
 
     def _end_epoch(self, history, early_stopping, epoch_start):
         """Publish a completed epoch: fitted attributes, verbose line, hook."""
         history.store(self, early_stopping)
         if self.verbose:
-            self._print_epoch(history, time.perf_counter() - epoch_start)
+            print(history.describe_last_epoch(time.perf_counter() - epoch_start))
         self._on_epoch_end(history)
 
     def _interrupted(self, history, early_stopping, callbacks):
@@ -436,12 +464,6 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         epoch boundaries. scikit-learn's callbacks do not need it:
         `EpochCallbacks` wraps each epoch as a subtask.
         """
-
-    def _print_epoch(self, history, seconds):
-        line = f"Epoch {history.n_iter}: loss = {history.loss_curve[-1]:.6f}"
-        if history.validation_scores:
-            line += f", validation score = {history.validation_scores[-1]:.6f}"
-        print(f"{line}, {seconds:.3f} s")
 
     # ------------------------------------------------------------ prediction
     def _predict_outputs(self, X, output_function=None):

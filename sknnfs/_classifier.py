@@ -198,7 +198,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 "Please change the shape of y to (n_samples,), for example "
                 "using ravel().",
                 DataConversionWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             y = y[:, 0]
         _check_label_types(y, "y")

@@ -232,6 +232,11 @@ class Dense:
             dinputs = np.matmul(doutputs, self.weights.T, out=dinputs_out)
         return dinputs, (dweights, dbiases)
 
+    @property
+    def is_penalized(self):
+        """Whether any of ``l1``, ``l2``, ``bias_l1``, ``bias_l2`` is set."""
+        return bool(self.l1 or self.l2 or self.bias_l1 or self.bias_l2)
+
     def penalty(self):
         """The regularization term this layer adds to the loss (a float)."""
         return _penalty(self.weights, self.l1, self.l2) + _penalty(

@@ -233,38 +233,47 @@ class Network:
         workspace = self.new_workspace() if workspace is None else workspace
         outputs, dropped, dhidden = workspace.batch_buffers(X.shape[0])
         use_dropout = training and self.dropout.rate > 0
-
         hidden, caches = X, []
-        for index, layer in enumerate(self.hidden_layers):
+        for layer, out, dropped_out in zip(
+            self.hidden_layers, outputs[:-1], dropped, strict=True
+        ):
             hidden, cache = self._hidden_forward(
-                layer, hidden, rng, use_dropout, outputs[index], dropped[index]
+                layer, hidden, rng, use_dropout, out, dropped_out
             )
             caches.append(cache)
         logits, output_cache = self.output_layer.forward(hidden, out=outputs[-1])
         loss, dlogits = self.loss.loss_and_gradient(
             logits, y, sample_weight, out=logits
         )
-        if any(
-            layer.l1 or layer.l2 or layer.bias_l1 or layer.bias_l2
-            for layer in self.layers
-        ):
+        if self.is_penalized:
             loss += self.penalty()
+        caches.append(output_cache)
+        self._backward(dlogits, caches, dhidden, workspace.grads)
+        return loss, workspace.flat_grads
 
-        n_hidden = len(caches)
+    @property
+    def is_penalized(self):
+        """Whether any layer has an L1 or L2 penalty."""
+        return any(layer.is_penalized for layer in self.layers)
+
+    def _backward(self, dlogits, caches, dhidden, grads):
+        """Back from the logits to the first layer, writing each layer's grads."""
+        # dinputs of layer i is written into dhidden[i - 1]; the first layer's
+        # inputs are the data, whose gradient nobody needs.
+        dinputs_out = [None, *dhidden]
         dinputs, _ = self.output_layer.backward(
             dlogits,
-            output_cache,
-            need_dinputs=n_hidden > 0,
-            out=(dhidden[-1] if n_hidden else None, *workspace.grads[-1]),
+            caches[-1],
+            need_dinputs=dinputs_out[-1] is not None,
+            out=(dinputs_out[-1], *grads[-1]),
         )
-        for index in reversed(range(n_hidden)):
+        for index in reversed(range(len(self.hidden_layers))):
             dinputs = self._hidden_backward(
                 self.layers[index],
                 dinputs,
                 caches[index],
-                out=(dhidden[index - 1] if index else None, *workspace.grads[index]),
+                out=(dinputs_out[index], *grads[index]),
             )
-        return loss, workspace.flat_grads
 
     def _hidden_forward(self, layer, inputs, rng, use_dropout, out, dropped_out):
         """Dense -> activation -> dropout; the outputs and what backward needs."""

@@ -217,6 +217,13 @@ class History:
             self.validation_scores.append(validation_score)
             self.best_validation_score = best_score
 
+    def describe_last_epoch(self, seconds):
+        """The verbose line of the last epoch."""
+        line = f"Epoch {self.n_iter}: loss = {self.loss_curve[-1]:.6f}"
+        if self.validation_scores:
+            line += f", validation score = {self.validation_scores[-1]:.6f}"
+        return f"{line}, {seconds:.3f} s"
+
     def store(self, estimator, early_stopping):
         estimator.n_iter_ = self.n_iter
         estimator.t_ = self.n_samples_seen
