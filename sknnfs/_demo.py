@@ -162,20 +162,7 @@ def run_demo(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
-    shared = dict(
-        hidden_layer_sizes=hidden,
-        max_iter=epochs,
-        # MLPClassifier warns when a batch is larger than its training split.
-        batch_size=min(64, int(len(X_train) * 0.9)),
-        early_stopping=True,
-        validation_fraction=VALIDATION_FRACTION,
-        n_iter_no_change=30,
-        random_state=seed,
-    )
-    ours = NNFSClassifier(optimizer="adam", learning_rate=learning_rate, **shared)
-    theirs = MLPClassifier(
-        solver="adam", learning_rate_init=learning_rate, alpha=0.0, **shared
-    )
+    ours, theirs = _estimators(hidden, epochs, learning_rate, seed, len(X_train))
     progress = _progress_callbacks(epochs, stream)
     if progress is not None:
         ours.set_callbacks(progress)
@@ -185,11 +172,9 @@ def run_demo(
         f"{len(X_train)} to train, {len(X_test)} held out",
         file=stream,
     )
-    print(f"Training NNFSClassifier{hidden} ...", file=stream, flush=True)
     results = {}
     for name, estimator in (("NNFSClassifier", ours), ("MLPClassifier", theirs)):
-        if name == "MLPClassifier":
-            print(f"Training MLPClassifier{hidden} ...", file=stream, flush=True)
+        print(f"Training {name}{hidden} ...", file=stream, flush=True)
         seconds = _fit_timed(estimator, X_train, y_train)
         results[name] = {
             "accuracy": accuracy_score(y_test, estimator.predict(X_test)),
@@ -198,21 +183,43 @@ def run_demo(
             "epochs": estimator.n_iter_,
         }
     _print_table(results, stream)
-
     results["plot"] = None
-    if plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            print(
-                'matplotlib is not installed: no picture (pip install "sknnfs[plot]")',
-                file=stream,
-            )
-        else:
-            _plot(ours, theirs, X_train, y_train, X_test, y_test, output)
-            results["plot"] = str(output)
-            print(f"Wrote {output}", file=stream)
+    if plot and _can_plot(stream):
+        _plot(ours, theirs, X_train, y_train, X_test, y_test, output)
+        results["plot"] = str(output)
+        print(f"Wrote {output}", file=stream)
     return results
+
+
+def _estimators(hidden, epochs, learning_rate, seed, n_train):
+    """NNFSClassifier and MLPClassifier with the same settings."""
+    shared = dict(
+        hidden_layer_sizes=hidden,
+        max_iter=epochs,
+        # MLPClassifier warns when a batch is larger than its training split.
+        batch_size=min(64, int(n_train * 0.9)),
+        early_stopping=True,
+        validation_fraction=VALIDATION_FRACTION,
+        n_iter_no_change=30,
+        random_state=seed,
+    )
+    ours = NNFSClassifier(optimizer="adam", learning_rate=learning_rate, **shared)
+    theirs = MLPClassifier(
+        solver="adam", learning_rate_init=learning_rate, alpha=0.0, **shared
+    )
+    return ours, theirs
+
+
+def _can_plot(stream):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(
+            'matplotlib is not installed: no picture (pip install "sknnfs[plot]")',
+            file=stream,
+        )
+        return False
+    return True
 
 
 def _print_table(results, stream):

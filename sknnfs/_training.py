@@ -278,19 +278,11 @@ def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
             f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
             f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
         )
-    if stratify is not None:
-        stratify = stratify[candidates]
-        counts = np.bincount(stratify)
-        counts = counts[counts > 0]
-        if counts.min() < 2 or not (
-            len(counts) <= n_validation <= n_candidates - len(counts)
-        ):
-            stratify = None
     train_idx, val_idx = train_test_split(
         candidates,
         test_size=n_validation,
         random_state=rng.integers(np.iinfo(np.int32).max),
-        stratify=stratify,
+        stratify=_stratification(stratify, candidates, n_validation),
     )
     if n_candidates < n_samples:
         train_idx = np.union1d(train_idx, np.flatnonzero(sample_weight <= 0))
@@ -304,3 +296,20 @@ def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
         (X[train_idx], y[train_idx], take(sample_weight, train_idx)),
         (X[val_idx], y[val_idx], take(sample_weight, val_idx)),
     )
+
+
+def _stratification(labels, candidates, n_validation):
+    """The candidates' labels, or None where they cannot be stratified on.
+
+    Stratifying needs two samples of every class, and room for one of each
+    class on both sides of the split.
+    """
+    if labels is None:
+        return None
+    labels = labels[candidates]
+    counts = np.bincount(labels)
+    counts = counts[counts > 0]
+    n_classes = len(counts)
+    if counts.min() < 2 or not n_classes <= n_validation <= len(labels) - n_classes:
+        return None
+    return labels

@@ -229,35 +229,43 @@ def _regressor_output_shapes(operator):
 def _convert_classifier(scope, operator, container):
     """``label`` and ``probabilities``, as `NNFSClassifier.predict` and
     `NNFSClassifier.predict_proba` compute them."""
-    from onnx import TensorProto
-    from skl2onnx.common.utils_classifier import get_label_classes
-
     classifier = operator.raw_operator
     label_name = operator.outputs[0].full_name
     proba_name = operator.outputs[1].full_name
     float_type = _add_forward_pass(scope, operator, container, proba_name)
-
     if classifier._multilabel:
-        threshold_name = scope.get_unique_variable_name("threshold")
-        container.add_initializer(threshold_name, float_type, [], [0.5])
-        above_name = scope.get_unique_variable_name("above_threshold")
-        container.add_node(
-            "Greater",
-            [proba_name, threshold_name],
-            above_name,
-            name=scope.get_unique_operator_name("Greater"),
-        )
-        container.add_node(
-            "Cast",
-            above_name,
-            label_name,
-            to=TensorProto.INT64,
-            name=scope.get_unique_operator_name("Cast"),
-        )
-        return
+        _add_thresholded_labels(scope, container, proba_name, label_name, float_type)
+    else:
+        _add_most_probable_labels(scope, operator, container, proba_name, label_name)
 
-    # classes_, or their indices with the option nocl=True.
-    label_type, labels = _label_values(get_label_classes(scope, classifier))
+
+def _add_thresholded_labels(scope, container, proba_name, label_name, float_type):
+    """Multilabel: ``label = int64(proba > 0.5)``."""
+    from onnx import TensorProto
+
+    threshold_name = scope.get_unique_variable_name("threshold")
+    container.add_initializer(threshold_name, float_type, [], [0.5])
+    above_name = scope.get_unique_variable_name("above_threshold")
+    container.add_node(
+        "Greater",
+        [proba_name, threshold_name],
+        above_name,
+        name=scope.get_unique_operator_name("Greater"),
+    )
+    container.add_node(
+        "Cast",
+        above_name,
+        label_name,
+        to=TensorProto.INT64,
+        name=scope.get_unique_operator_name("Cast"),
+    )
+
+
+def _add_most_probable_labels(scope, operator, container, proba_name, label_name):
+    """``label = classes_[argmax(proba)]`` (class indices with ``nocl=True``)."""
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    label_type, labels = _label_values(get_label_classes(scope, operator.raw_operator))
     classes_name = scope.get_unique_variable_name("classes")
     container.add_initializer(classes_name, label_type, [len(labels)], labels)
     # ArgMax keeps the first of tied maxima, as np.argmax does.
@@ -296,81 +304,101 @@ def _add_forward_pass(scope, operator, container, output_name):
         The ``onnx.TensorProto`` element type of the computation: DOUBLE for
         a float64 input, FLOAT otherwise.
     """
-    from onnx import TensorProto, numpy_helper
-    from skl2onnx.common.data_types import DoubleTensorType, guess_proto_type
+    from onnx import TensorProto
+    from skl2onnx.common.data_types import DoubleTensorType
 
     estimator = operator.raw_operator
     hidden_op = _activation_op(HIDDEN_ACTIVATION_OPS, estimator.activation)
     output_op = _activation_op(OUTPUT_ACTIVATION_OPS, estimator.out_activation_)
     if _input_tensor_type(operator) is DoubleTensorType:
-        float_type, float_dtype = TensorProto.DOUBLE, np.float64
+        float_type = TensorProto.DOUBLE
     else:
-        float_type, float_dtype = TensorProto.FLOAT, np.float32
-
-    values_name = operator.inputs[0].full_name
-    if guess_proto_type(operator.inputs[0].type) != float_type:
-        cast_name = scope.get_unique_variable_name("cast_input")
-        container.add_node(
-            "Cast",
-            values_name,
-            cast_name,
-            to=float_type,
-            name=scope.get_unique_operator_name("Cast"),
-        )
-        values_name = cast_name
-
-    n_layers = len(estimator.coefs_)
-    for layer_index, (weights, biases) in enumerate(
-        zip(estimator.coefs_, estimator.intercepts_, strict=True)
-    ):
-        is_output_layer = layer_index == n_layers - 1
+        float_type = TensorProto.FLOAT
+    values_name = _input_as(scope, operator, container, float_type)
+    layers = list(zip(estimator.coefs_, estimator.intercepts_, strict=True))
+    for layer_index, (weights, biases) in enumerate(layers):
+        is_output_layer = layer_index == len(layers) - 1
         activation_op = output_op if is_output_layer else hidden_op
-        weights_name = scope.get_unique_variable_name("coefficient")
-        biases_name = scope.get_unique_variable_name("intercepts")
-        # from_array stores the exact bytes, cast once to the graph's dtype.
-        for name, values in ((weights_name, weights), (biases_name, biases)):
-            container.add_initializer(
-                name,
-                float_type,
-                list(values.shape),
-                numpy_helper.from_array(np.asarray(values, dtype=float_dtype)),
-            )
-        product_name = scope.get_unique_variable_name("product")
-        container.add_node(
-            "MatMul",
-            [values_name, weights_name],
-            product_name,
-            name=scope.get_unique_operator_name("MatMul"),
-        )
         if is_output_layer and activation_op is None:
             sum_name = output_name
         else:
             sum_name = scope.get_unique_variable_name("preactivation")
-        container.add_node(
-            "Add",
-            [product_name, biases_name],
-            sum_name,
-            name=scope.get_unique_operator_name("Add"),
+        values_name = _add_dense_layer(
+            scope, container, values_name, (weights, biases), float_type, sum_name
         )
-        values_name = sum_name
-        if activation_op is None:
-            continue
-        values_name = (
-            output_name
-            if is_output_layer
-            else scope.get_unique_variable_name("activation")
-        )
-        # Softmax over the classes of each row: axis=1 means that in every
-        # opset (before opset 13 the input is flattened to 2-D at the axis).
-        attributes = {"axis": 1} if activation_op == "Softmax" else {}
-        container.add_node(
-            activation_op,
-            sum_name,
-            values_name,
-            name=scope.get_unique_operator_name(activation_op),
-            **attributes,
-        )
+        if activation_op is not None:
+            activated_name = (
+                output_name
+                if is_output_layer
+                else scope.get_unique_variable_name("activation")
+            )
+            _add_activation(
+                scope, container, activation_op, values_name, activated_name
+            )
+            values_name = activated_name
     return float_type
+
+
+def _input_as(scope, operator, container, float_type):
+    """The name of the operator's input, cast to ``float_type`` if it is not."""
+    from skl2onnx.common.data_types import guess_proto_type
+
+    input_name = operator.inputs[0].full_name
+    if guess_proto_type(operator.inputs[0].type) == float_type:
+        return input_name
+    cast_name = scope.get_unique_variable_name("cast_input")
+    container.add_node(
+        "Cast",
+        input_name,
+        cast_name,
+        to=float_type,
+        name=scope.get_unique_operator_name("Cast"),
+    )
+    return cast_name
+
+
+def _add_dense_layer(scope, container, input_name, parameters, float_type, out_name):
+    """``out = input @ weights + biases``, the parameters as initializers."""
+    from onnx import TensorProto, numpy_helper
+
+    float_dtype = np.float64 if float_type == TensorProto.DOUBLE else np.float32
+    names = []
+    for kind, values in zip(("coefficient", "intercepts"), parameters, strict=True):
+        names.append(scope.get_unique_variable_name(kind))
+        # from_array stores the exact bytes, cast once to the graph's dtype.
+        container.add_initializer(
+            names[-1],
+            float_type,
+            list(values.shape),
+            numpy_helper.from_array(np.asarray(values, dtype=float_dtype)),
+        )
+    product_name = scope.get_unique_variable_name("product")
+    container.add_node(
+        "MatMul",
+        [input_name, names[0]],
+        product_name,
+        name=scope.get_unique_operator_name("MatMul"),
+    )
+    container.add_node(
+        "Add",
+        [product_name, names[1]],
+        out_name,
+        name=scope.get_unique_operator_name("Add"),
+    )
+    return out_name
+
+
+def _add_activation(scope, container, activation_op, input_name, out_name):
+    # Softmax over the classes of each row: axis=1 means that in every
+    # opset (before opset 13 the input is flattened to 2-D at the axis).
+    attributes = {"axis": 1} if activation_op == "Softmax" else {}
+    container.add_node(
+        activation_op,
+        input_name,
+        out_name,
+        name=scope.get_unique_operator_name(activation_op),
+        **attributes,
+    )
 
 
 def _activation_op(activation_ops, activation):
