@@ -41,6 +41,10 @@ __all__ = ["BaseNNFS"]
 # `BaseNNFS.__setstate__` to convert (or refuse) the older formats.
 PICKLE_FORMAT = 1
 
+# Largest input prediction takes without validating it, when it need not be
+# converted or refused (see `BaseNNFS._is_ready_for_the_network`).
+FAST_PATH_MAX_VALUES = 1 << 16
+
 # The estimators' ``out_activation_`` for each output loss.
 OUT_ACTIVATIONS = {
     "softmax_crossentropy": "softmax",
@@ -468,9 +472,32 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
     # ------------------------------------------------------------ prediction
     def _predict_outputs(self, X, output_function=None):
         """Checked input through the network: probabilities or predictions."""
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        if not self._is_ready_for_the_network(X):
+            check_is_fitted(self)
+            X = self._validate_X(X, reset=False)
         return predict_outputs(self._network, X, output_function)
+
+    def _is_ready_for_the_network(self, X):
+        """Whether ``X`` is a small input that validation would hand on unchanged.
+
+        A C-contiguous 2-d ndarray of the network's dtype, of at most
+        ``FAST_PATH_MAX_VALUES`` finite values in the fitted number of
+        columns, for an estimator fitted without feature names: validation
+        could neither convert nor reject it, and would cost more than the
+        forward pass of a few rows. Anything else is validated as usual.
+        """
+        network = self.__dict__.get("_network")
+        return (
+            network is not None
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and 0 < X.size <= FAST_PATH_MAX_VALUES
+            and X.dtype == network.dtype
+            and X.flags.c_contiguous
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        )
 
     # ------------------------------------------------------------ attributes
     @property

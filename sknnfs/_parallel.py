@@ -112,11 +112,8 @@ def sparse_prediction_threads(X, n_units):
 
 
 @contextlib.contextmanager
-def blas_limited_to_one_thread(active=True):
-    """Keep BLAS (process-wide) to one thread while the block runs, if ``active``."""
-    if not active:
-        yield
-        return
+def blas_limited_to_one_thread():
+    """Keep BLAS (process-wide) to one thread while the block runs."""
     with _threadpool_controller().limit(limits=1, user_api="blas"):
         yield
 

@@ -51,7 +51,9 @@ def predict_outputs(network, X, output_function=None):
     """
     output_function = output_function or network.loss.output_activation
     n_threads = sparse_prediction_threads(X, network.layer_sizes[1])
-    with blas_limited_to_one_thread(active=n_threads > 1):
+    if n_threads == 1:
+        return _predict_in_chunks(network, X, output_function, n_threads)
+    with blas_limited_to_one_thread():
         return _predict_in_chunks(network, X, output_function, n_threads)
 
 
