@@ -30,6 +30,7 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
+from ._lbfgs import fit_lbfgs
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 from ._prediction import predict_outputs
@@ -61,7 +62,8 @@ PARAMETER_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
     ],
     "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
-    "optimizer": [StrOptions(set(OPTIMIZERS))],
+    # The book's step-wise optimizers, and scipy's full-batch L-BFGS-B.
+    "optimizer": [StrOptions({*OPTIMIZERS, "lbfgs"})],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "decay": [Interval(Real, 0, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="both")],
@@ -81,6 +83,7 @@ PARAMETER_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
     ],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
     "shuffle": ["boolean"],
     "tol": [Interval(Real, 0, None, closed="left")],
     "n_iter_no_change": [
@@ -123,6 +126,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         dropout,
         batch_size,
         max_iter,
+        max_fun,
         shuffle,
         tol,
         n_iter_no_change,
@@ -152,6 +156,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self.dropout = dropout
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.shuffle = shuffle
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -347,13 +352,19 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """The fitted network; partial_fit also keeps the optimizer's state."""
         self._network.ensure_writeable()
         optimizer = self._make_optimizer()
-        if incremental:
+        # After an 'lbfgs' fit there is no state to keep.
+        if incremental and self._optimizer is not None:
             optimizer = self._optimizer
             optimizer.ensure_writeable()
         return Trainer(self._network, optimizer, self._training_rng)
 
     def _make_optimizer(self):
-        """The optimizer named by ``optimizer``, with the parameters it takes."""
+        """The optimizer named by ``optimizer``, with the parameters it takes.
+
+        None for ``'lbfgs'``, which minimises with scipy (`sknnfs._lbfgs`).
+        """
+        if self.optimizer == "lbfgs":
+            return None
         optimizer_class = OPTIMIZERS[self.optimizer]
         names = inspect.signature(optimizer_class).parameters
         return optimizer_class(**{name: getattr(self, name) for name in names})
@@ -371,6 +382,8 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         callbacks. Without ``stopping`` (partial_fit) there is no validation
         split, no stopping rule and no convergence warning.
         """
+        if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
+            return fit_lbfgs(self, trainer, history, data, callback_data)
         data, validation = self._split(data, stopping and self.early_stopping, trainer)
         network, batch_size = trainer.network, self._batch_size(data[0].shape[0])
         plateau = Plateau(self.tol, history.best_score(validation is not None))
@@ -534,6 +547,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         # Parameters added since format 1 was first written: the value that
         # describes how the older estimators were made.
         state.setdefault("bias_init", "zeros")
+        state.setdefault("max_fun", 15000)
         super().__setstate__(state)
 
 

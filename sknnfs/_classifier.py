@@ -8,12 +8,14 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import log_loss
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ._activations import log_softmax
 from ._base import BaseNNFS
 from ._docstrings import fill_docstring
+from ._lbfgs import partial_fit_is_available
 from ._losses import SigmoidBinaryCrossentropy
 from ._prediction import predict_outputs
 
@@ -107,6 +109,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         dropout=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -138,6 +141,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             dropout=dropout,
             batch_size=batch_size,
             max_iter=max_iter,
+            max_fun=max_fun,
             shuffle=shuffle,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
@@ -170,6 +174,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(partial_fit_is_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.

@@ -31,9 +31,20 @@ PARAMETERS = {
         "Activation of the hidden layers.",
     ),
     "optimizer": (
-        "{'adam', 'sgd', 'adagrad', 'rmsprop'}",
-        "The book's optimizers; see `sknnfs.Adam`, `sknnfs.SGD`, "
-        "`sknnfs.Adagrad` and `sknnfs.RMSprop`.",
+        "{'adam', 'sgd', 'adagrad', 'rmsprop', 'lbfgs'}",
+        "The book's optimizers (see `sknnfs.Adam`, `sknnfs.SGD`, "
+        "`sknnfs.Adagrad` and `sknnfs.RMSprop`), or ``'lbfgs'``: scipy's "
+        "L-BFGS-B on the loss over the whole training set, as "
+        "``MLPClassifier(solver='lbfgs')``, often the better choice for small "
+        "data sets. With ``'lbfgs'``, ``max_iter`` counts its iterations, "
+        "``max_fun`` its loss evaluations and ``tol`` is its gradient "
+        "tolerance; the minibatch, learning-rate and stopping-rule "
+        "parameters are ignored; ``dropout > 0``, ``early_stopping=True`` "
+        "and ``partial_fit`` are errors. L-BFGS assumes a smooth loss, and "
+        "the L1 penalties are not differentiable at zero: it follows their "
+        "subgradient ``l1 * sign(W)`` (0 at 0), which moves weights towards "
+        "zero but rarely onto it. A float32 network evaluates in float32; "
+        "scipy's iterates are float64.",
     ),
     "learning_rate": ("float", "Initial learning rate of every optimizer."),
     "decay": (
@@ -82,12 +93,23 @@ PARAMETERS = {
         "int or 'auto'",
         "Minibatch size; ``'auto'`` is ``min(200, n_samples)``.",
     ),
-    "max_iter": ("int", "Maximum number of epochs."),
+    "max_iter": (
+        "int",
+        "Maximum number of epochs (with ``'lbfgs'``: of L-BFGS iterations).",
+    ),
+    "max_fun": (
+        "int",
+        "With ``'lbfgs'`` only: maximum number of loss evaluations, as "
+        "scipy's ``maxfun`` (checked at the end of each iteration, so a "
+        "run can exceed it by a few).",
+    ),
     "shuffle": ("bool", "Shuffle the samples before each epoch."),
     "tol": (
         "float",
         "Minimum improvement of the training loss (or, with early stopping, "
-        "of the validation score) that counts as progress.",
+        "of the validation score) that counts as progress. With "
+        "``'lbfgs'``, as in `MLPClassifier`: L-BFGS-B stops when no "
+        "component of the gradient exceeds ``tol`` (scipy's ``gtol``).",
     ),
     "n_iter_no_change": ("int", "Stop after this many epochs without progress."),
     "early_stopping": (
@@ -145,13 +167,20 @@ ATTRIBUTES = {
     "n_layers_": ("int", "Number of layers, input and output included."),
     "n_outputs_": ("int", "Number of output units."),
     "out_activation_": ("str", "Activation of the output layer."),
-    "n_iter_": ("int", "Epochs run."),
-    "t_": ("int", "Training samples seen."),
+    "n_iter_": ("int", "Epochs run (with ``'lbfgs'``: L-BFGS iterations)."),
+    "t_": (
+        "int",
+        "Training samples seen (with ``'lbfgs'``: ``n_samples`` per iteration).",
+    ),
     "loss_": (
         "float",
         "Training loss of the last epoch (mean data loss plus penalty).",
     ),
-    "loss_curve_": ("list of float", "Training loss of every epoch."),
+    "loss_curve_": (
+        "list of float",
+        "Training loss of every epoch (with ``'lbfgs'``: at the end of every "
+        "iteration).",
+    ),
     "best_loss_": (
         "float or None",
         "Lowest training loss (None with early stopping).",

@@ -15,6 +15,12 @@ Two things run on threads, both with results identical to one thread:
   OpenBLAS's threads are still spinning after large dense products, so the
   first calls time both ways and the faster one is kept.
 
+And one thing is kept to one thread: **scipy's L-BFGS-B**
+(`blas_limited_for_lbfgs`). Since scipy 1.15 its iterations make many small
+BLAS calls, which run many times slower when OpenBLAS may use several
+threads (scipy issues 22438 and 23191); the full-batch products of the small
+data sets L-BFGS is meant for gain little from them.
+
 The number of threads never exceeds the available cores, nor the number of
 threads the caller allows BLAS (a ``threadpoolctl.threadpool_limits`` in
 force, as joblib sets in its workers): a caller who keeps BLAS to one thread
@@ -34,6 +40,7 @@ from threadpoolctl import ThreadpoolController
 __all__ = [
     "BlockwiseUpdate",
     "available_threads",
+    "blas_limited_for_lbfgs",
     "blas_limited_to_one_thread",
     "run_on_threads",
     "run_ranges_on_threads",
@@ -116,6 +123,18 @@ def blas_limited_to_one_thread():
     """Keep BLAS (process-wide) to one thread while the block runs."""
     with _threadpool_controller().limit(limits=1, user_api="blas"):
         yield
+
+
+def blas_limited_for_lbfgs():
+    """Keep BLAS to one thread while scipy's L-BFGS-B runs, from the main thread.
+
+    Only from the main thread, as for `sparse_prediction_threads`: OpenBLAS
+    ignores a thread count raised again from another thread, so a limit set
+    there would outlast the fit.
+    """
+    return blas_limited_to_one_thread(
+        active=threading.current_thread() is threading.main_thread()
+    )
 
 
 def run_ranges_on_threads(function, size, n_threads, n_ranges=None):

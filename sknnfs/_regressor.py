@@ -4,9 +4,11 @@ import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseNNFS
 from ._docstrings import fill_docstring
+from ._lbfgs import partial_fit_is_available
 from ._prediction import predict_outputs
 
 __all__ = ["NNFSRegressor"]
@@ -72,6 +74,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         dropout=0.0,
         batch_size="auto",
         max_iter=200,
+        max_fun=15000,
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=10,
@@ -102,6 +105,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             dropout=dropout,
             batch_size=batch_size,
             max_iter=max_iter,
+            max_fun=max_fun,
             shuffle=shuffle,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
@@ -132,6 +136,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    @available_if(partial_fit_is_available)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.

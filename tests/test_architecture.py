@@ -6,8 +6,9 @@ their role allows, read from each module's import statements.
   engine's NumPy-only modules (`_kernels`, `_memory`); never threads, timers,
   BLAS limits, scipy or scikit-learn;
 - `_kernels` and `_memory` import only NumPy (and functools/math);
-- only `_parallel` imports `threading` or `threadpoolctl`, and only
-  `_training` and `_prediction` import `_parallel`;
+- only `_parallel` imports `threading` or `threadpoolctl`, and only the
+  training drivers (`_training`, `_lbfgs`) and `_prediction` import
+  `_parallel`;
 - scikit-learn is imported only by the glue.
 """
 
@@ -26,6 +27,7 @@ GLUE = {
     "_regressor",
     "_callbacks",
     "_training",
+    "_lbfgs",
     "_prediction",
     "_demo",
     "_doc_links",
@@ -92,7 +94,7 @@ def test_only_parallel_starts_threads_or_limits_blas(module):
 
 @pytest.mark.parametrize("module", package_modules())
 def test_only_the_training_and_prediction_drivers_use_parallel(module):
-    if module not in {"_training", "_prediction"}:
+    if module not in {"_training", "_lbfgs", "_prediction"}:
         assert "_parallel" not in imported_modules(module)
 
 
