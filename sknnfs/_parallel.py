@@ -132,9 +132,9 @@ def blas_limited_for_lbfgs():
     ignores a thread count raised again from another thread, so a limit set
     there would outlast the fit.
     """
-    return blas_limited_to_one_thread(
-        active=threading.current_thread() is threading.main_thread()
-    )
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
+    return blas_limited_to_one_thread()
 
 
 def run_ranges_on_threads(function, size, n_threads, n_ranges=None):
