@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _is_arraylike_not_scalar,
     check_array,
     check_is_fitted,
     validate_data,
@@ -55,10 +56,25 @@ OUT_ACTIVATIONS = {
 }
 
 
+class _ArrayLikeOf(Interval):
+    """The array-likes whose every item lies in the interval.
+
+    An `Interval` subclass because scikit-learn's parameter validation takes
+    only its own constraint classes (``make_constraint``).
+    """
+
+    def is_satisfied_by(self, val):
+        item_is_in_interval = super().is_satisfied_by
+        return _is_arraylike_not_scalar(val) and all(map(item_is_in_interval, val))
+
+    def __str__(self):
+        return f"an array-like whose items are each {super().__str__()}"
+
+
 # The parameters both estimators take, and what each accepts.
 PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": [
-        "array-like",
+        _ArrayLikeOf(Integral, 1, None, closed="left"),
         Interval(Integral, 1, None, closed="left"),
     ],
     "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
@@ -92,7 +108,12 @@ PARAMETER_CONSTRAINTS = {
     ],
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-    "dtype": [None, StrOptions({"float32", "float64"})],
+    "dtype": [
+        None,
+        StrOptions({"float32", "float64"}),
+        Options(type, {np.float32, np.float64}),
+        Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)}),
+    ],
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -180,12 +201,15 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         ``n_outputs_``.
         """
 
+    def _check_warm_start_targets(self, y):
+        """On a warm-started fit: check that ``y`` has the outputs of the last fit."""
+
     @abstractmethod
-    def _encode_targets(self, y, *, classes):
+    def _encode_targets(self, y, *, classes, dtype):
         """``y`` encoded for the loss, checked against the fitted outputs.
 
-        Integer class indices for the softmax loss, otherwise a float matrix
-        of shape (n_samples, n_outputs).
+        Integer class indices for the softmax loss, otherwise a matrix of
+        shape (n_samples, n_outputs) in the training ``dtype``.
         """
 
     @abstractmethod
@@ -200,28 +224,28 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """Labels to stratify the validation split on, or None."""
         return None
 
-    def _sample_weight_factors(self, y_encoded, *, incremental):
+    def _sample_weight_factors(self, y_encoded, sample_weight, *, incremental):
         """Per-sample factors (class weights) to multiply into sample_weight."""
         return None
 
     # ------------------------------------------------------------ validation
     def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a list; its constraint has checked the sizes."""
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(size, Integral) and size > 0 for size in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers; "
-                f"got {self.hidden_layer_sizes!r}"
-            )
         return [int(size) for size in sizes]
 
     def _fit_dtype(self, X):
-        """The floating type training runs in."""
+        """The floating type training runs in: ``dtype``, or float32 for
+        float32 data of any byte order, in an array or in every column of a
+        DataFrame, else float64."""
         if self.dtype is not None:
             return np.dtype(self.dtype)
-        if getattr(X, "dtype", None) == np.float32:
-            return np.dtype(np.float32)
-        return np.dtype(np.float64)
+        values_dtype = _values_dtype(X)
+        is_float32 = values_dtype is not None and (
+            (values_dtype.kind, values_dtype.itemsize) == ("f", 4)
+        )
+        return np.dtype(np.float32 if is_float32 else np.float64)
 
     def _validate_X(self, X, *, reset, dtype=None):
         return validate_data(
@@ -234,7 +258,9 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
         """Combine sample_weight and class weights, normalised to mean one."""
-        factors = self._sample_weight_factors(y_encoded, incremental=incremental)
+        factors = self._sample_weight_factors(
+            y_encoded, sample_weight, incremental=incremental
+        )
         if sample_weight is None and factors is None:
             return None
         weights = _check_sample_weight(
@@ -276,6 +302,12 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             raise
 
     def _fit_unguarded(self, X, y, sample_weight, *, incremental, classes):
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains "
+                "one epoch on the data it is given, with no validation split "
+                "and no stopping rule. Set early_stopping=False for partial_fit."
+            )
         hidden_sizes = self._hidden_sizes()
         reset = not hasattr(self, "_network") or not (incremental or self.warm_start)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
@@ -320,11 +352,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             self._init_targets(y, classes=classes, incremental=incremental)
             self.n_layers_ = n_hidden + 2
             self.out_activation_ = OUT_ACTIVATIONS[self._loss_name()]
+        elif not incremental:
+            self._check_warm_start_targets(y)
         # On a fresh fit `_init_targets` has taken ``classes`` already.
-        y_encoded = self._encode_targets(y, classes=None if reset else classes)
-        if y_encoded.dtype.kind == "f":
-            y_encoded = y_encoded.astype(dtype, copy=False)
-        return y_encoded
+        return self._encode_targets(y, classes=None if reset else classes, dtype=dtype)
 
     def _new_trainer(self, input_and_hidden_sizes, dtype):
         """A new network, drawn from ``random_state``, with a new optimizer."""
@@ -515,13 +546,30 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
     # ------------------------------------------------------------ attributes
     @property
     def coefs_(self):
-        """list of ndarray: weight matrices, ``coefs_[i]`` of shape (n_in, n_out)."""
-        return [layer.weights for layer in self._network.layers]
+        """list of ndarray: weight matrices, ``coefs_[i]`` of shape (n_in, n_out).
+
+        Views of the network's weights: ``coefs_[i] = W`` and ``coefs_ = [...]``
+        copy new weights into the network.
+        """
+        return _LayerArrays(self._network, "coefs_")
+
+    @coefs_.setter
+    def coefs_(self, arrays):
+        check_is_fitted(self)
+        self.coefs_[:] = arrays
 
     @property
     def intercepts_(self):
-        """list of ndarray: bias vectors, ``intercepts_[i]`` of shape (n_out,)."""
-        return [layer.biases[0] for layer in self._network.layers]
+        """list of ndarray: bias vectors, ``intercepts_[i]`` of shape (n_out,).
+
+        Views of the network's biases, assignable as ``coefs_`` is.
+        """
+        return _LayerArrays(self._network, "intercepts_")
+
+    @intercepts_.setter
+    def intercepts_(self, arrays):
+        check_is_fitted(self)
+        self.intercepts_[:] = arrays
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -549,6 +597,97 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         state.setdefault("bias_init", "zeros")
         state.setdefault("max_fun", 15000)
         super().__setstate__(state)
+
+
+class _LayerArrays(list):
+    """``coefs_`` or ``intercepts_``: one view of the network's parameters per
+    layer, where assigning an item copies the new values into the network.
+
+    Parameters
+    ----------
+    network : Network
+    name : {'coefs_', 'intercepts_'}
+    """
+
+    def __init__(self, network, name):
+        self._network, self._name = network, name
+        super().__init__(self._views())
+
+    def _views(self):
+        if self._name == "coefs_":
+            return [layer.weights for layer in self._network.layers]
+        return [layer.biases[0] for layer in self._network.layers]
+
+    def __setitem__(self, index, values):
+        positions = range(len(self))[index]
+        if isinstance(index, slice):
+            values = list(values)
+            if len(values) != len(positions):
+                raise ValueError(
+                    f"{self._name} holds one array per layer: {len(positions)} "
+                    f"arrays are needed here, got {len(values)}"
+                )
+        else:
+            positions, values = [positions], [values]
+        # Every array is checked before any is written.
+        checked = [
+            _checked_parameters(value, self[position], f"{self._name}[{position}]")
+            for position, value in zip(positions, values, strict=True)
+        ]
+        self._network.ensure_writeable()  # a memory-mapped pickle is read-only
+        views = self._views()
+        for position, value in zip(positions, checked, strict=True):
+            views[position][...] = value
+        super().__setitem__(slice(None), views)
+
+    def _refuse_reshaping(self, *args, **kwargs):
+        raise TypeError(
+            f"{self._name} holds one array per layer of the network, in order: "
+            "it cannot be resized or reordered. Assign arrays of the same "
+            "shapes to its items instead."
+        )
+
+    append = extend = insert = pop = remove = clear = _refuse_reshaping
+    sort = reverse = __delitem__ = __iadd__ = __imul__ = _refuse_reshaping
+
+    def __reduce__(self):
+        # Copies and pickles are plain lists of arrays, unbound from the network.
+        return list, (list(self),)
+
+
+def _checked_parameters(values, current, name):
+    """``values`` as an array of ``current``'s shape and dtype, or a clear error."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
+    if array.shape != current.shape:
+        raise ValueError(
+            f"{name} must have shape {current.shape}, the shape of that "
+            f"layer's parameters; got shape {array.shape}"
+        )
+    with np.errstate(over="ignore"):
+        array = array.astype(current.dtype, copy=False)
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"{name} must be finite in {current.dtype} (the network's dtype); "
+            "it holds NaN or infinity"
+        )
+    return array
+
+
+def _values_dtype(X):
+    """The NumPy dtype of ``X``'s values, without converting them; None if unknown.
+
+    A DataFrame has one dtype per column: their common type, as
+    ``np.asarray`` would give.
+    """
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype
+    try:
+        return np.result_type(*X.dtypes)
+    except (AttributeError, TypeError, ValueError):  # none, or not NumPy dtypes
+        return None
 
 
 def _positive_total(weights, name):

@@ -1,8 +1,10 @@
 """NNFSClassifier: the book's softmax classifier as a scikit-learn estimator."""
 
 import warnings
+from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import log_loss
@@ -36,6 +38,63 @@ def _check_label_types(labels, name):
             f"Mix of label input types (string and number) in {name}: "
             f"{sorted({repr(label) for label in labels.ravel()})}"
         )
+
+
+def _dense_indicator(y):
+    """A sparse multilabel indicator ``y`` as a dense array; other sparse y raise.
+
+    Only ``y`` is densified: it has one column per label.
+    """
+    if type_of_target(y, input_name="y") != "multilabel-indicator":
+        raise ValueError(
+            "A sparse y must be a multilabel indicator matrix of 0/1 values; "
+            "pass class labels as a dense 1-d array."
+        )
+    return y.toarray()
+
+
+def _check_indicator(y, name):
+    """A multilabel ``y`` holds only 0 and 1: any other pair is a guess."""
+    values = np.unique(y)
+    if not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"A multilabel indicator {name} must hold only 0 (label absent) and "
+            f"1 (label present); got the values {values.tolist()}. Convert it, "
+            f"e.g. ({name} > 0).astype(int) if positive values mean present."
+        )
+
+
+def _dict_class_weights(class_weight, classes):
+    """The weight of each class in ``classes`` from a ``class_weight`` dict.
+
+    Classes the dict leaves out weigh 1. A key that is no class is an error
+    unless every class has a weight, as in scikit-learn's classifiers (so a
+    dict written for every class of a data set still fits a cross-validation
+    fold that lacks one). Keys are matched by equality, as dict lookups do;
+    ``compute_class_weight`` would turn the labels ``'1'`` and ``0.5`` into
+    the numbers 1 and 0 before matching.
+    """
+    _check_class_weight_values(class_weight)
+    labels = set(classes.tolist())
+    unknown_keys = [key for key in class_weight if key not in labels]
+    unweighted = [label for label in classes.tolist() if label not in class_weight]
+    if unknown_keys and unweighted:
+        raise ValueError(
+            f"class_weight has keys that are no class: {unknown_keys!r}, and "
+            f"the classes {unweighted!r} are not in class_weight. The classes "
+            f"are {classes.tolist()!r}; a key must equal a class label, type "
+            "included (the number 1 and the string '1' are different labels)."
+        )
+    return np.array([class_weight.get(label, 1.0) for label in classes.tolist()])
+
+
+def _check_class_weight_values(class_weight):
+    for key, value in class_weight.items():
+        if not (isinstance(value, Real) and np.isfinite(value) and value >= 0):
+            raise ValueError(
+                "class_weight must map classes to finite, non-negative weights; "
+                f"got {value!r} for class {key!r}"
+            )
 
 
 def _log_sigmoid(logits):
@@ -196,7 +255,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
 
     # -------------------------------------------------------------- targets
     def _validate_targets(self, y):
-        y = np.asarray(y)
+        y = _dense_indicator(y) if sp.issparse(y) else np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. "
@@ -218,6 +277,8 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 "sklearn.multioutput.MultiOutputClassifier."
             )
         # Valid 2-D targets are now multilabel indicators, and only they.
+        if y.ndim == 2:
+            _check_indicator(y, "y")
         return y
 
     def _init_targets(self, y, *, classes, incremental):
@@ -243,7 +304,29 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             )
         self.n_outputs_ = len(self.classes_)
 
-    def _encode_targets(self, y, *, classes):
+    def _check_warm_start_targets(self, y):
+        if self._multilabel or y.ndim != 1:
+            return  # `_encode_targets` checks the kind of y and the labels
+        labels = np.unique(y)
+        if np.array_equal(labels, self.classes_):
+            return
+        differences = [
+            f"{how} {classes}"
+            for how, classes in (
+                ("lacks", np.setdiff1d(self.classes_, labels)),
+                ("adds", np.setdiff1d(labels, self.classes_)),
+            )
+            if len(classes)
+        ]
+        # The message starts as MLPClassifier's.
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in "
+            f"the previous call to fit. Previously got {self.classes_}, `y` has "
+            f"{labels}: it {' and '.join(differences)}. partial_fit can train "
+            "on a subset of the classes."
+        )
+
+    def _encode_targets(self, y, *, classes, dtype):
         if classes is not None and not np.array_equal(
             np.sort(np.asarray(classes)), self.classes_
         ):
@@ -267,7 +350,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 f"y has {y.shape[1]} labels but the classifier was fitted "
                 f"with {self.n_outputs_}"
             )
-        return y
+        return y.astype(dtype, copy=False)
 
     def _encode(self, y):
         """Class labels to their indices in ``classes_``; unknown labels raise."""
@@ -287,27 +370,28 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
     def _stratify_labels(self, y_encoded):
         return None if self._multilabel else y_encoded
 
-    def _sample_weight_factors(self, y_encoded, *, incremental):
+    def _sample_weight_factors(self, y_encoded, sample_weight, *, incremental):
         if self.class_weight is None:
             return None
         if self._multilabel:
             raise ValueError("class_weight is not supported for multilabel y")
-        if incremental and self.class_weight == "balanced":
+        if self.class_weight != "balanced":
+            return _dict_class_weights(self.class_weight, self.classes_)[y_encoded]
+        if incremental:
             raise ValueError(
                 "class_weight='balanced' is not supported for partial_fit: the "
                 "class frequencies of the whole data are unknown. Pass a dict."
             )
-        class_weights = (
-            compute_class_weight(
-                self.class_weight,
+        # A class whose samples all weigh zero has no frequency: its weight
+        # comes out infinite, and is zero here, as its samples' weights are.
+        with np.errstate(divide="ignore"):
+            class_weights = compute_class_weight(
+                "balanced",
                 classes=np.arange(len(self.classes_)),
                 y=y_encoded,
+                sample_weight=sample_weight,
             )
-            if self.class_weight == "balanced"
-            else np.array(
-                [self.class_weight.get(label, 1.0) for label in self.classes_]
-            )
-        )
+        class_weights[~np.isfinite(class_weights)] = 0.0
         return class_weights[y_encoded]
 
     def _validation_score(self, X, y_encoded, sample_weight):
@@ -385,6 +469,8 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         -------
         score : float
         """
+        if sp.issparse(y):
+            y = _dense_indicator(y)
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
         if self._multilabel:
             logits = predict_outputs(self._network, X, lambda logits: logits)
@@ -393,6 +479,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                     f"y has shape {y.shape}; expected {logits.shape} for this "
                     "multilabel classifier"
                 )
+            _check_indicator(y, "y")
             sample_losses = SigmoidBinaryCrossentropy().forward(logits, y)
             return -float(np.average(sample_losses, weights=sample_weight))
         return -log_loss(

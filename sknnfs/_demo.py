@@ -30,8 +30,8 @@ VALIDATION_FRACTION = 0.1
 # MLPClassifier's early stopping then holds out ceil(0.1 * 11) = 2 of those
 # (unstratified for 3 classes: it stratifies single-output targets only, and
 # its targets are one-hot) and refuses fewer than 2. With 4 per class, 9 train
-# and it would hold out 1. Ours always holds out 2, so MLPClassifier sets the
-# limit.
+# and it would hold out 1. Ours holds out as many, and refuses fewer than 2
+# too.
 MIN_SAMPLES_PER_CLASS = 5
 # NumPy's legacy RandomState (used by nnfs and scikit-learn) takes 32-bit seeds.
 MAX_SEED = 2**32 - 1

@@ -22,9 +22,9 @@ PARAMETERS = {
     ),
     "hidden_layer_sizes": (
         "array-like of int",
-        "Number of neurons of each hidden layer; ``()`` gives a network with "
-        "no hidden layer (softmax regression for the classifier, linear "
-        "regression for the regressor).",
+        "Number of neurons (at least 1) of each hidden layer; ``()`` gives a "
+        "network with no hidden layer (softmax regression for the classifier, "
+        "linear regression for the regressor).",
     ),
     "activation": (
         "{'relu', 'sigmoid', 'tanh', 'linear'}",
@@ -123,13 +123,16 @@ PARAMETERS = {
     ),
     "class_weight": (
         "dict, 'balanced' or None",
-        "Weights multiplying each sample's loss by its class; ``'balanced'`` "
-        "uses ``n_samples / (n_classes * bincount(y))``. Not for multilabel "
-        "``y``.",
+        "Weights multiplying each sample's loss by its class: a dict "
+        "``{label: weight}`` of finite, non-negative weights (labels it "
+        "leaves out weigh 1), or ``'balanced'``, ``n_samples / (n_classes * "
+        "bincount(y))`` with the counts weighted by ``sample_weight``. Not "
+        "for multilabel ``y``.",
     ),
     "dtype": (
-        "{'float32', 'float64'} or None",
-        "``None`` trains in float32 when ``X`` is float32, else in float64.",
+        "{'float32', 'float64'}, numpy.float32, numpy.float64 or None",
+        "``None`` trains in float32 when ``X`` is float32 (of either byte "
+        "order, or a DataFrame of float32 columns), else in float64.",
     ),
     "warm_start": ("bool", "Continue from the current weights on the next ``fit``."),
     "random_state": (

@@ -1,8 +1,10 @@
 """NNFSRegressor: the book's regression network as a scikit-learn estimator."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils import assert_all_finite
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
@@ -154,7 +156,24 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_targets(self, y):
+        if sp.issparse(y):
+            raise ValueError(
+                f"NNFSRegressor needs a dense target y; got a sparse matrix of "
+                f"shape {y.shape}. Pass y.toarray()."
+            )
         y = np.asarray(y)
+        if y.dtype.kind in "mM":
+            raise ValueError(
+                f"NNFSRegressor needs a numeric target y; got dates or durations "
+                f"(dtype {y.dtype}), and it does not guess their unit or origin. "
+                "Convert y to numbers in the unit you mean, e.g. "
+                "(y - origin) / np.timedelta64(1, 'D') for days."
+            )
+        if y.dtype == object and any(value is None for value in y.flat):
+            raise ValueError(
+                "y contains None: NNFSRegressor needs a target for every sample. "
+                "Drop those samples, or fill in their targets."
+            )
         if y.dtype.kind not in "biuf":
             try:
                 y = y.astype(np.float64)
@@ -163,6 +182,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
                     f"NNFSRegressor needs a numeric target y; got values of dtype "
                     f"{y.dtype} that cannot be converted to float ({error})"
                 ) from None
+            assert_all_finite(y, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(
                 f"y must have shape (n_samples,) or (n_samples, n_outputs); "
@@ -174,14 +194,35 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         self._y_is_1d = y.ndim == 1
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
 
-    def _encode_targets(self, y, *, classes):
+    def _encode_targets(self, y, *, classes, dtype):
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
         if targets.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {targets.shape[1]} outputs but the regressor was fitted "
                 f"with {self.n_outputs_}"
             )
-        return targets.astype(np.float64, copy=False)
+        self._check_target_scale(targets, dtype)
+        return targets.astype(dtype, copy=False)
+
+    def _check_target_scale(self, targets, dtype):
+        """The loss of predicting 0 for every target must be finite in ``dtype``.
+
+        Beyond that scale the loss overflows from the first step, which would
+        otherwise be reported as divergence, blaming the learning rate.
+        """
+        largest = np.abs(targets, dtype=np.float64).max()
+        power, what = (
+            (2, "squares overflow")
+            if self.loss == "squared_error"
+            else (1, "sum overflows")
+        )
+        if largest > (np.finfo(dtype).max / targets.size) ** (1 / power):
+            raise ValueError(
+                f"y has values up to {largest:.3g} in absolute value: their "
+                f"{what} {np.dtype(dtype)} in the {self.loss} loss. "
+                "Scale y, e.g. with sklearn.compose.TransformedTargetRegressor("
+                "NNFSRegressor(...), transformer=StandardScaler())."
+            )
 
     def _loss_name(self):
         return self.loss
@@ -222,6 +263,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             ``sklearn.metrics.r2_score(y, self.predict(X), sample_weight=...)``.
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
+        y = self._validate_targets(y)
         predictions = predict_outputs(self._network, X)
         if self._y_is_1d:
             predictions = predictions[:, 0]

@@ -240,7 +240,8 @@ class History:
 
 
 def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
-    """Hold out ``validation_fraction`` of the data, stratified where possible.
+    """Hold out ``validation_fraction`` of the data (rounded up, as in
+    MLPClassifier), stratified where possible.
 
     Only samples with a positive weight are held out: a zero-weight sample
     says nothing about the model, and a validation set of only those has no
@@ -262,22 +263,27 @@ def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
     train, validation : tuple (X, y, sample_weight)
     """
     n_samples = X.shape[0]
-    candidates = (
-        np.arange(n_samples)
-        if sample_weight is None
-        else np.flatnonzero(sample_weight > 0)
-    )
+    if sample_weight is None:
+        candidates = np.arange(n_samples)
+    else:
+        candidates = np.flatnonzero(sample_weight > 0)
     n_candidates = len(candidates)
-    # Two held-out samples at least: R² is undefined on a single one.
-    n_validation = min(
-        max(MIN_VALIDATION_SAMPLES, int(round(validation_fraction * n_samples))),
-        n_candidates - 1,
-    )
-    if n_validation < MIN_VALIDATION_SAMPLES:
+    if n_candidates <= MIN_VALIDATION_SAMPLES:
         raise ValueError(
             f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
             f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
         )
+    # As many as MLPClassifier's split (train_test_split rounds up), and two
+    # at least: R² is undefined on one. The first sentence is MLPClassifier's.
+    n_validation = math.ceil(validation_fraction * n_samples)
+    if n_validation < MIN_VALIDATION_SAMPLES:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or "
+            f"the size of your dataset: validation_fraction={validation_fraction!r} "
+            f"of {n_samples} samples holds out {n_validation}, and early stopping "
+            f"needs at least {MIN_VALIDATION_SAMPLES}."
+        )
+    n_validation = min(n_validation, n_candidates - 1)
     train_idx, val_idx = train_test_split(
         candidates,
         test_size=n_validation,

@@ -7,6 +7,7 @@ scikit-learn validates). Warnings are errors here, so a bad input cannot slip
 through with only a warning.
 """
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sknnfs import NNFSClassifier, NNFSRegressor
 
@@ -35,7 +37,7 @@ Y_METHODS = (*FIT_METHODS, "score")
 def make_estimator(kind, **params):
     estimator_class = NNFSClassifier if kind == "classifier" else NNFSRegressor
     return estimator_class(
-        hidden_layer_sizes=(4,), max_iter=2, random_state=0, **params
+        **{"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0, **params}
     )
 
 
@@ -286,6 +288,188 @@ CASES = [
         y=lambda k: np.array(["a", "b", "c"] * (N_SAMPLES // 3)),
         fitted_by="partial_fit",
     ),
+    Case(
+        "a warm-start fit has fewer classes",
+        r"warm_start can only be used where `y` has the same classes as in the "
+        r"previous call to fit\. Previously got \[0 1 2\], `y` has \[0 1\]: it "
+        r"lacks \[2\]",
+        ("fit",),
+        kinds=("classifier",),
+        y=lambda k: Y_CLASSES % 2,
+        fitted_by="fit",
+        params={"warm_start": True},
+    ),
+    Case(
+        "a warm-start fit has other classes",
+        r"Previously got \[0 1 2\], `y` has \[0 1 2 7\]: it adds \[7\]",
+        ("fit",),
+        kinds=("classifier",),
+        y=lambda k: np.where(np.arange(N_SAMPLES) == 0, 7, Y_CLASSES),
+        fitted_by="fit",
+        params={"warm_start": True},
+    ),
+    Case(
+        "a multilabel y of -1/+1",
+        r"A multilabel indicator y must hold only 0 \(label absent\) and 1 "
+        r"\(label present\); got the values \[-1, 1\]",
+        FIT_METHODS,
+        kinds=("classifier",),
+        y=lambda k: np.where(X_GOOD[:, :2] > 0, 1, -1),
+        classes=None,
+    ),
+    Case(
+        "a multilabel y of 0/2",
+        r"must hold only 0 \(label absent\) and 1 \(label present\); got the "
+        r"values \[0, 2\]",
+        FIT_METHODS,
+        kinds=("classifier",),
+        y=lambda k: np.where(X_GOOD[:, :2] > 0, 2, 0),
+        classes=None,
+    ),
+    Case(
+        "y has None",
+        r"y contains None: NNFSRegressor needs a target for every sample",
+        (*FIT_METHODS, "score"),
+        kinds=("regressor",),
+        y=lambda k: np.array([None, *Y_TARGETS[1:]], dtype=object),
+    ),
+    Case(
+        "y is too large to square",
+        r"y has values up to 2\.87e\+200 in absolute value: their squares "
+        r"overflow float64 in the squared_error loss\. Scale y, e\.g\. with "
+        r"sklearn\.compose\.TransformedTargetRegressor",
+        FIT_METHODS,
+        kinds=("regressor",),
+        y=lambda k: Y_TARGETS * 1e200,
+    ),
+    Case(
+        "y is too large to square in float32",
+        r"y has values up to 2\.87e\+20 .* overflow float32 in the squared_error",
+        FIT_METHODS,
+        kinds=("regressor",),
+        X=lambda k: X_GOOD.astype(np.float32),
+        y=lambda k: Y_TARGETS * 1e20,
+    ),
+    Case(
+        "y is too large to sum",
+        r"y has values up to 2\.87e\+307 .* their sum overflows float64 in the "
+        r"absolute_error loss",
+        FIT_METHODS,
+        kinds=("regressor",),
+        y=lambda k: Y_TARGETS * 1e307,
+        params={"loss": "absolute_error"},
+    ),
+    Case(
+        "y is sparse",
+        r"NNFSRegressor needs a dense target y; got a sparse matrix of shape "
+        r"\(12, 1\)\. Pass y\.toarray\(\)",
+        FIT_METHODS,
+        kinds=("regressor",),
+        y=lambda k: sp.csr_matrix(Y_TARGETS.reshape(-1, 1)),
+    ),
+    Case(
+        "y is a sparse label column",
+        r"A sparse y must be a multilabel indicator matrix of 0/1 values",
+        FIT_METHODS,
+        kinds=("classifier",),
+        y=lambda k: sp.csr_matrix(Y_CLASSES.reshape(-1, 1)),
+    ),
+    Case(
+        "y holds dates",
+        r"NNFSRegressor needs a numeric target y; got dates or durations \(dtype "
+        r"datetime64\[D\]\), and it does not guess their unit or origin",
+        (*FIT_METHODS, "score"),
+        kinds=("regressor",),
+        y=lambda k: np.datetime64("2024-01-01") + np.arange(N_SAMPLES),
+    ),
+    Case(
+        "y holds durations",
+        r"got dates or durations \(dtype timedelta64\[s\]\)",
+        (*FIT_METHODS, "score"),
+        kinds=("regressor",),
+        y=lambda k: np.arange(N_SAMPLES).astype("timedelta64[s]"),
+    ),
+    # -------------------------------------------------------- class_weight
+    Case(
+        "class_weight has a key of the wrong type",
+        r"class_weight has keys that are no class: \['1'\], and the classes "
+        r"\[0, 1, 2\] are not in class_weight",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {"1": 100.0}},
+    ),
+    Case(
+        "class_weight has a key that is no class",
+        r"class_weight has keys that are no class: \[5\], and the classes "
+        r"\[1, 2\] are not in class_weight",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {0: 2.0, 5: 3.0}},
+    ),
+    Case(
+        "class_weight is negative",
+        r"class_weight must map classes to finite, non-negative weights; got "
+        r"-1\.0 for class 1",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {1: -1.0}},
+    ),
+    Case(
+        "class_weight is NaN",
+        r"finite, non-negative weights; got nan for class 1",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {1: np.nan}},
+    ),
+    Case(
+        "class_weight is infinite",
+        r"finite, non-negative weights; got inf for class 1",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {1: np.inf}},
+    ),
+    Case(
+        "class_weight is not a number",
+        r"finite, non-negative weights; got '2' for class 1",
+        FIT_METHODS,
+        kinds=("classifier",),
+        params={"class_weight": {1: "2"}},
+    ),
+    # ---------------------------------------------------------- parameters
+    *(
+        Case(
+            f"hidden_layer_sizes={sizes}",
+            r"The 'hidden_layer_sizes' parameter of NNFS\w+ must be an "
+            r"array-like whose items are each an int in the range \[1, inf\) or "
+            rf"an int in the range \[1, inf\)\. Got {re.escape(str(sizes))} "
+            "instead",
+            FIT_METHODS,
+            errors=(InvalidParameterError,),
+            params={"hidden_layer_sizes": sizes},
+        )
+        for sizes in [(0,), (10, 0), (-4,), (2.5,), [[4]], 0]
+    ),
+    Case(
+        "early stopping holds out one sample",
+        r"The validation set is too small\. Increase 'validation_fraction' or "
+        r"the size of your dataset: validation_fraction=0\.05 of 12 samples "
+        r"holds out 1, and early stopping needs at least 2",
+        ("fit",),
+        params={"early_stopping": True, "validation_fraction": 0.05},
+    ),
+    Case(
+        "partial_fit with early stopping",
+        r"partial_fit does not support early_stopping=True",
+        ("partial_fit",),
+        params={"early_stopping": True},
+    ),
+    Case(
+        "partial_fit after a fit with early stopping",
+        r"partial_fit does not support early_stopping=True",
+        ("partial_fit",),
+        fitted_by="fit",
+        params={"early_stopping": True, "validation_fraction": 0.2},
+    ),
     # ------------------------------------------------------- sample_weight
     Case(
         "sample_weight has the wrong length",
@@ -403,6 +587,7 @@ def test_early_stopping_never_holds_out_only_zero_weight_samples(random_state):
         hidden_layer_sizes=(16,),
         learning_rate=0.01,
         early_stopping=True,
+        validation_fraction=0.2,
         random_state=random_state,
     )
     with warnings.catch_warnings():

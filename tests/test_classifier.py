@@ -1,5 +1,6 @@
 """NNFSClassifier: learning results and the behaviour issue 2 promises."""
 
+import copy
 import pickle
 import re
 import warnings
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from nnfs.datasets import spiral_data
+from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris, make_blobs
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -579,8 +581,212 @@ def test_invalid_parameters_raise_at_fit(blobs, params):
         clf.fit(X, y)
 
 
-def test_invalid_hidden_layer_sizes(blobs):
+@pytest.mark.parametrize("sizes", [(0,), (10, 0), (-4,), (10, -1), (2.5,), "10"])
+def test_invalid_hidden_layer_sizes_raise_invalid_parameter_error(blobs, sizes):
+    # Declared as a constraint, so scikit-learn's own validation names it.
     X, y = blobs
-    for sizes in [(0,), (10, -1), (2.5,)]:
-        with pytest.raises((ValueError, InvalidParameterError)):
-            NNFSClassifier(hidden_layer_sizes=sizes).fit(X, y)
+    with pytest.raises(
+        InvalidParameterError,
+        match=r"The 'hidden_layer_sizes' parameter of NNFSClassifier must be an "
+        r"array-like whose items are each an int in the range \[1, inf\)",
+    ):
+        NNFSClassifier(hidden_layer_sizes=sizes).fit(X, y)
+
+
+@pytest.mark.parametrize("sizes", [(), [], (3,), [3, 2], np.array([3, 2]), 3])
+def test_valid_hidden_layer_sizes(blobs, sizes):
+    X, y = blobs
+    clf = fitted_quick(X, y, hidden_layer_sizes=sizes, max_iter=1)
+    assert [coef.shape[1] for coef in clf.coefs_[:-1]] == list(np.ravel(sizes))
+
+
+# ------------------------------------------------------------- class weights
+def test_class_weight_key_rules_follow_scikit_learn(blobs):
+    X, y = blobs
+    labels = np.array(["1", "2", "3"])[y]
+    # Keys are matched with their type: the string labels get their weights.
+    per_sample = np.array([0.5, 1.0, 3.0])[y]
+    by_string = fitted_quick(X, labels, class_weight={"1": 0.5, "3": 3.0})
+    assert_same_coefs(by_string, fitted_quick(X, labels).fit(X, labels, per_sample))
+    # A dict for more classes than y has is fine when every class of y has a
+    # weight (a cross-validation fold that lacks a class), as for
+    # LogisticRegression.
+    with_extra_key = fitted_quick(X, y, class_weight={0: 0.5, 1: 1.0, 2: 3.0, 9: 5.0})
+    assert_same_coefs(with_extra_key, fitted_quick(X, y).fit(X, y, per_sample))
+
+
+def test_balanced_class_weight_counts_sample_weight(blobs):
+    # A row of weight 2 is the same row twice, class counts included.
+    X, y = blobs
+    X, y = X[:70], y[:70]  # unequal classes, so that 'balanced' matters
+    counts = np.random.default_rng(0).integers(0, 4, len(y))
+    params = dict(FULL_BATCH, class_weight="balanced")
+    weighted = NNFSClassifier(**params).fit(X, y, sample_weight=counts)
+    repeated = NNFSClassifier(**params).fit(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
+    for a, b in zip(weighted.coefs_, repeated.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
+    np.testing.assert_array_equal(weighted.predict(X), repeated.predict(X))
+
+
+def test_balanced_class_weight_with_a_class_of_zero_weight(blobs):
+    # Its 'balanced' weight is infinite (no weighted samples); its rows weigh
+    # zero anyway. Classes 0 and 1 have 30 rows each: equal weights.
+    X, y = blobs
+    sample_weight = (y != 2).astype(float)
+    balanced = NNFSClassifier(**QUICK, class_weight="balanced")
+    balanced.fit(X, y, sample_weight=sample_weight)
+    weighted = fitted_quick(X, y).fit(X, y, sample_weight)
+    for a, b in zip(balanced.coefs_, weighted.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_warm_start_with_balanced_class_weight_on_fewer_classes(blobs):
+    X, y = blobs
+    clf = fitted_quick(X, y, class_weight="balanced", warm_start=True)
+    coefs = [coef.copy() for coef in clf.coefs_]
+    with pytest.raises(
+        ValueError,
+        match=r"warm_start can only be used where `y` has the same classes .* "
+        r"Previously got \[0 1 2\], `y` has \[0 1\]: it lacks \[2\]",
+    ):
+        clf.fit(X[y < 2], y[y < 2])
+    for coef, before in zip(clf.coefs_, coefs, strict=True):
+        np.testing.assert_array_equal(coef, before)
+    clf.fit(X, y)  # the same classes: warm start goes on
+
+
+# ------------------------------------------------------ coefs_ / intercepts_
+def test_assigning_coefs_and_intercepts_writes_into_the_network(iris):
+    X, y = iris
+    clf = fitted_quick(X, y, hidden_layer_sizes=(5,))
+    reference = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, y)
+    # Item by item, as MLPClassifier users load weights...
+    for index in range(2):
+        clf.coefs_[index] = reference.coefs_[index]
+        clf.intercepts_[index] = reference.intercepts_[index].tolist()
+    np.testing.assert_allclose(
+        clf.predict_proba(X), reference.predict_proba(X), rtol=1e-12, atol=1e-15
+    )
+    # ... or whole lists.
+    clf.coefs_ = [np.zeros_like(coef) for coef in clf.coefs_]
+    clf.intercepts_ = [np.zeros(5), np.array([0.0, 0.0, np.log(2.0)])]
+    np.testing.assert_allclose(clf.predict_proba(X[:1]), [[0.25, 0.25, 0.5]])
+    # The arrays read back are the network's, not copies.
+    assert np.shares_memory(clf.coefs_[0], clf._network.flat_params)
+
+
+@pytest.mark.parametrize(
+    ("assign", "error", "match"),
+    [
+        (
+            lambda clf: clf.coefs_.__setitem__(0, np.zeros((5, 4))),
+            ValueError,
+            r"coefs_\[0\] must have shape \(4, 5\), the shape of that layer's "
+            r"parameters; got shape \(5, 4\)",
+        ),
+        (
+            lambda clf: clf.intercepts_.__setitem__(-1, [0.0, np.nan, 0.0]),
+            ValueError,
+            r"intercepts_\[1\] must be finite in float64",
+        ),
+        (
+            lambda clf: clf.coefs_.__setitem__(1, np.full((5, 3), "a")),
+            TypeError,
+            r"coefs_\[1\] must hold real numbers; got dtype <U1",
+        ),
+        (
+            lambda clf: setattr(clf, "coefs_", [np.zeros((4, 5))]),
+            ValueError,
+            r"coefs_ holds one array per layer: 2 arrays are needed here, got 1",
+        ),
+        (
+            lambda clf: setattr(clf, "intercepts_", [np.zeros(5), np.zeros(2)]),
+            ValueError,
+            r"intercepts_\[1\] must have shape \(3,\)",
+        ),
+        (
+            lambda clf: clf.coefs_.append(np.zeros((5, 3))),
+            TypeError,
+            r"coefs_ holds one array per layer of the network, in order: it "
+            r"cannot be resized or reordered",
+        ),
+        (
+            lambda clf: clf.intercepts_.pop(),
+            TypeError,
+            r"intercepts_ holds one array per layer",
+        ),
+    ],
+    ids=[
+        "wrong shape",
+        "nan",
+        "strings",
+        "too few arrays",
+        "second array wrong",
+        "append",
+        "pop",
+    ],
+)
+def test_assigning_wrong_coefs_raises_and_changes_nothing(iris, assign, error, match):
+    X, y = iris
+    clf = fitted_quick(X, y, hidden_layer_sizes=(5,), max_iter=2)
+    before = clf._network.flat_params_copy()
+    with pytest.raises(error, match=match):
+        assign(clf)
+    np.testing.assert_array_equal(clf._network.flat_params, before)
+    assert len(clf.coefs_) == len(clf.intercepts_) == 2
+
+
+def test_coefs_of_an_unfitted_classifier_cannot_be_set():
+    with pytest.raises(NotFittedError):
+        NNFSClassifier().coefs_ = [np.zeros((2, 2))]
+
+
+def test_copies_and_pickles_of_coefs_are_plain_lists(iris, tmp_path):
+    X, y = iris
+    clf = fitted_quick(X, y, max_iter=2)
+    saved = copy.deepcopy(clf.coefs_)
+    assert type(saved) is list and type(pickle.loads(pickle.dumps(clf.coefs_))) is list
+    saved[0][...] = 0.0  # a copy: the network is untouched
+    assert np.abs(clf.coefs_[0]).sum() > 0
+    # Pickled, cloned and read-only (memory-mapped) estimators are unaffected.
+    loaded = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert clone(clf).get_params() == clf.get_params()
+    joblib.dump(clf, tmp_path / "model.joblib")
+    mapped = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    assert not mapped.coefs_[0].flags.writeable
+    mapped.coefs_[0] = np.zeros_like(clf.coefs_[0])  # copies, then writes
+    assert np.abs(mapped.coefs_[0]).sum() == 0
+    assert np.abs(clf.coefs_[0]).sum() > 0
+
+
+# -------------------------------------------------------------------- dtype
+def test_float32_dataframe_and_big_endian_float32_train_in_float32(blobs):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs
+    X32 = X.astype(np.float32)
+    expected = fitted_quick(X32, y).predict_proba(X32)
+    for data in (pd.DataFrame(X32), X32.astype(">f4")):
+        clf = fitted_quick(data, y)
+        assert clf.coefs_[0].dtype == np.float32
+        np.testing.assert_array_equal(clf.predict_proba(X32), expected)
+    # Mixed columns are float64, as np.asarray makes them.
+    mixed = pd.DataFrame(X32).astype({0: np.float64})
+    assert fitted_quick(mixed, y).coefs_[0].dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.dtype("float32"), np.dtype("float64")]
+)
+def test_dtype_takes_numpy_types(blobs, dtype):
+    X, y = blobs
+    clf = fitted_quick(X, y, dtype=dtype)
+    assert clf.coefs_[0].dtype == np.dtype(dtype)
+    assert clone(clf).get_params()["dtype"] == dtype
+    assert clf.get_params()["dtype"] is dtype

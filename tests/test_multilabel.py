@@ -9,13 +9,14 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sknnfs import (
@@ -119,6 +120,19 @@ def test_score_is_negated_mean_binary_crossentropy(fitted, multilabel_split, wei
     assert -0.7 < score < 0  # better than guessing 0.5 for every label
 
 
+def test_score_needs_a_0_1_indicator(fitted, multilabel_split):
+    # A -1/+1 y used to score above 0, which a negated log-loss never is.
+    _, X_test, _, Y_test = multilabel_split
+    for wrong, values in ((2 * Y_test - 1, r"\[-1, 1\]"), (2 * Y_test, r"\[0, 2\]")):
+        with pytest.raises(
+            ValueError,
+            match=r"A multilabel indicator y must hold only 0 \(label absent\) "
+            rf"and 1 \(label present\); got the values {values}",
+        ):
+            fitted.score(X_test, wrong)
+    assert fitted.score(X_test, Y_test.astype(bool)) == fitted.score(X_test, Y_test)
+
+
 def test_fused_sigmoid_crossentropy_gradient_equals_the_chain():
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=2.0, size=(6, 3))
@@ -179,6 +193,41 @@ def test_multilabel_after_single_label_is_a_clear_error():
         "on single-label",
     ):
         classifier.partial_fit(X, Y)
+
+
+def _sparse_indicators(Y):
+    label_sets = [np.flatnonzero(row) for row in Y]
+    binarizer = MultiLabelBinarizer(classes=range(Y.shape[1]), sparse_output=True)
+    return {
+        "csr_matrix": sp.csr_matrix(Y),
+        "csc_array": sp.csc_array(Y),
+        "MultiLabelBinarizer": binarizer.fit_transform(label_sets),
+    }
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "csc_array", "MultiLabelBinarizer"])
+def test_sparse_indicator_y_trains_as_the_dense_one(kind):
+    # As MLPClassifier does; only y (one column per label) is densified.
+    X, Y = make_small_multilabel()
+    Y_sparse = _sparse_indicators(Y)[kind]
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    dense = NNFSClassifier(**params).fit(X, Y)
+    sparse = NNFSClassifier(**params).fit(X, Y_sparse)
+    np.testing.assert_array_equal(sparse.predict_proba(X), dense.predict_proba(X))
+    np.testing.assert_array_equal(sparse.predict(X), dense.predict(X))
+    assert sparse.score(X, Y_sparse) == dense.score(X, Y)
+    sparse.partial_fit(X, Y_sparse)
+    dense.partial_fit(X, Y)
+    np.testing.assert_array_equal(sparse.predict_proba(X), dense.predict_proba(X))
+
+
+def test_sparse_indicator_y_from_make_multilabel_classification():
+    X, Y = make_multilabel_classification(
+        n_samples=60, n_classes=4, return_indicator="sparse", random_state=1
+    )
+    assert sp.issparse(Y)
+    classifier = NNFSClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    assert classifier.fit(X, Y).predict(X).shape == (60, 4)
 
 
 def test_class_weight_with_multilabel_y_is_a_clear_error():

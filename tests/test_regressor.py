@@ -194,13 +194,23 @@ def test_early_stopping_scores_r2_on_the_validation_split(monkeypatch):
     assert regressor.best_loss_ is None
 
 
-def test_early_stopping_on_tiny_data_holds_out_two_samples():
+def test_early_stopping_refuses_a_validation_set_of_one_sample():
     # 10% of 10 samples is one sample, on which R² is undefined (nan): a nan
     # score would never count as progress, so early stopping would never work.
+    # MLPRegressor raises the same error; it used to hold out two silently.
     X, y = regression_data(n_samples=10)
     regressor = NNFSRegressor(
         hidden_layer_sizes=(4,), early_stopping=True, max_iter=5, random_state=0
     )
+    with pytest.raises(
+        ValueError,
+        match=r"The validation set is too small\. Increase 'validation_fraction' "
+        r"or the size of your dataset: validation_fraction=0\.1 of 10 samples "
+        r"holds out 1",
+    ):
+        regressor.fit(X, y)
+    assert not hasattr(regressor, "n_iter_")
+    regressor.set_params(validation_fraction=0.2)  # two samples
     with warnings.catch_warnings():
         warnings.simplefilter("error", UndefinedMetricWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
