@@ -4,7 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sknnfs import NNFSClassifier, NNFSRegressor
 
-# The suite fits data sets of 10 to 12 rows, where the default
+# The suite fits data sets of 10 rows, where the default
 # validation_fraction=0.1 would hold out one row: too few to score, an error.
 CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(),

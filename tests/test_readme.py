@@ -86,3 +86,26 @@ def blocks_in(text, language):
 def test_first_commands_install_the_plot_extra_and_run_the_demo():
     first = blocks("bash")[0].splitlines()
     assert first == ['pip install -e ".[plot]"', "python -m sknnfs"]
+
+
+def _section(heading):
+    """The README's text under a ``## heading``, up to the next one."""
+    return README.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["introduction", "Scaling out with Dask", "Failures are loud"],
+)
+def test_readme_says_loading_a_pickle_runs_code_where_it_offers_pickles(where):
+    # As scikit-learn's model persistence page does (issue 11, item 18).
+    text = README.split("\n## ", 1)[0] if where == "introduction" else _section(where)
+    assert re.search(r"pickl", text)
+    runs_code = r"loading\s+a\s+pickle(d\s+estimator)?\s+runs\s+code"
+    assert re.search(runs_code, text, re.IGNORECASE)
+
+
+def test_readme_failures_section_names_the_class_weight_errors():
+    failures = _section("Failures are loud")
+    assert re.search(r"a `class_weight` key that is no class\s+raises", failures)
+    assert re.search(r"finite\s+and\s+non-negative", failures)
