@@ -357,7 +357,7 @@ def test_a_loss_that_overflows_is_a_divergence_error():
         match=r"Training diverged: the loss became inf at L-BFGS iteration 1\. "
         "Scale the features",
     ):
-        regressor.fit(X_SMALL, X_SMALL[:, 0] * 1e160)
+        regressor.fit(X_SMALL * 1e160, X_SMALL[:, 0])
     with pytest.raises(NotFittedError):
         regressor.predict(X_SMALL)
 
