@@ -257,21 +257,34 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         )
 
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
-        """Combine sample_weight and class weights, normalised to mean one."""
+        """Combine sample_weight and class weights, normalised to mean one.
+
+        In float64 and divided by their maximum first: equal weights are no
+        weights at any scale (1e306 would overflow the sum, 1e-320 has lost
+        its digits), and the result fits in X's dtype.
+        """
+        if sample_weight is not None:
+            sample_weight = _divided_by_max(
+                _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                ),
+                "sample_weight",
+            )
         factors = self._sample_weight_factors(
             y_encoded, sample_weight, incremental=incremental
         )
-        if sample_weight is None and factors is None:
+        if factors is None:
+            weights = sample_weight
+        else:
+            weights = 1.0 if sample_weight is None else sample_weight
+            weights = _divided_by_max(
+                weights * _divided_by_max(factors, "class_weight"),
+                "sample_weight (times class_weight)",
+            )
+        if weights is None:
             return None
-        weights = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        name = "sample_weight"
-        if factors is not None:
-            weights = weights * factors.astype(X.dtype, copy=False)
-            name = "sample_weight (times class_weight)"
-        total = _positive_total(weights, name)
-        return weights * (len(weights) / total)
+        weights *= len(weights) / weights.sum()
+        return weights.astype(X.dtype, copy=False)
 
     def _check_score_inputs(self, X, y, sample_weight):
         """Validate the arguments of ``score`` the way ``fit`` would.
@@ -698,6 +711,16 @@ def _positive_total(weights, name):
             f"{name} sums to zero: at least one sample needs a positive weight"
         )
     return total
+
+
+def _divided_by_max(weights, name):
+    """Non-negative ``weights`` over their maximum; a clear error if all are zero."""
+    largest = weights.max()
+    if not largest > 0:
+        raise ValueError(
+            f"{name} sums to zero: at least one sample needs a positive weight"
+        )
+    return weights / largest
 
 
 class _Snapshot:

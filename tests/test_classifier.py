@@ -55,8 +55,8 @@ def iris():
     return StandardScaler().fit_transform(X), y
 
 
-def fitted_quick(X, y, **params):
-    return NNFSClassifier(**{**QUICK, **params}).fit(X, y)
+def fitted_quick(X, y, sample_weight=None, **params):
+    return NNFSClassifier(**{**QUICK, **params}).fit(X, y, sample_weight=sample_weight)
 
 
 def assert_same_coefs(first, second):
@@ -325,6 +325,31 @@ def test_loss_is_the_weighted_mean(blobs):
     unweighted = NNFSClassifier(**params).fit(X, y)
     assert unweighted.loss_ == pytest.approx(-unweighted.score(X, y), rel=1e-8)
     assert clf.loss_ != pytest.approx(unweighted.loss_, rel=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [1e306, 1e-320, 7.0])
+def test_equal_sample_weights_at_any_scale_are_no_weights(blobs, scale, dtype):
+    # 1e306 overflowed the normalising sum (all-zero weights, a loss of 0:
+    # nothing trained); 1e-320 had lost its digits ("Training diverged").
+    X, y = blobs
+    X = X.astype(dtype)
+    unweighted = fitted_quick(X, y)
+    weighted = fitted_quick(X, y, sample_weight=np.full(len(y), scale))
+    np.testing.assert_array_equal(
+        weighted.predict_proba(X), unweighted.predict_proba(X)
+    )
+    assert weighted.loss_curve_ == unweighted.loss_curve_
+
+
+def test_sample_weights_scaled_by_a_huge_power_of_two_are_the_same_weights(blobs):
+    # Each weight is finite, their sum is not: the weights are divided by
+    # their maximum before they are summed.
+    X, y = blobs
+    weights = np.random.default_rng(3).uniform(0.5, 2.0, len(y))
+    weighted = fitted_quick(X, y, sample_weight=weights)
+    scaled = fitted_quick(X, y, sample_weight=weights * 2.0**1020)
+    np.testing.assert_array_equal(scaled.predict_proba(X), weighted.predict_proba(X))
 
 
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 0.5, 1: 3.0}])

@@ -264,6 +264,20 @@ def test_warm_start_continues_from_the_fitted_weights():
     assert not np.allclose(cold.predict(X), whole.predict(X))
 
 
+@pytest.mark.parametrize("scale", [1e306, 1e-320])
+def test_equal_sample_weights_at_any_scale_are_no_weights(scale):
+    X, y = regression_data()
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        unweighted = NNFSRegressor(**params).fit(X, y)
+        weighted = NNFSRegressor(**params).fit(
+            X, y, sample_weight=np.full(len(y), scale)
+        )
+    np.testing.assert_array_equal(weighted.predict(X), unweighted.predict(X))
+    assert weighted.loss_curve_ == unweighted.loss_curve_
+
+
 def test_integer_sample_weight_equals_repeated_rows():
     X, y = regression_data(n_samples=40)
     counts = np.random.default_rng(2).integers(0, 4, len(X))
