@@ -217,8 +217,9 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """The network's output loss, a key of `sknnfs._losses.LOSSES`."""
 
     @abstractmethod
-    def _validation_score(self, X, y_encoded, sample_weight):
-        """Score of the network on encoded validation data; greater is better."""
+    def _validation_score(self, outputs, y_encoded, sample_weight):
+        """Score of the network's finite ``outputs`` (logits) for the encoded
+        validation targets; greater is better."""
 
     def _stratify_labels(self, y_encoded):
         """Labels to stratify the validation split on, or None."""
@@ -304,13 +305,22 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
     # --------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
-        """Fit (or continue fitting); on any error the previous state is restored."""
+        """Fit (or continue fitting); a call that fails changes nothing.
+
+        Training writes only to new objects or copies, never to the fitted
+        ones: putting the attributes back restores the estimator exactly, on
+        any exception or a Ctrl-C that `_train` does not keep.
+        """
+        if incremental and hasattr(self, "_network"):
+            # scikit-learn checks the parameters on the first partial_fit
+            # only; every call reads them.
+            self._validate_params()
         previous = _Snapshot(self)
         try:
             return self._fit_unguarded(
                 X, y, sample_weight, incremental=incremental, classes=classes
             )
-        except Exception:
+        except BaseException:
             previous.restore(self)
             raise
 
@@ -323,6 +333,8 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             )
         hidden_sizes = self._hidden_sizes()
         reset = not hasattr(self, "_network") or not (incremental or self.warm_start)
+        if not reset:
+            self._check_same_network(hidden_sizes, incremental)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
         X, y = validate_data(
             self,
@@ -357,6 +369,20 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             callback_data=callback_data,
         )
         return self
+
+    def _check_same_network(self, hidden_sizes, incremental):
+        """A continued fit trains the fitted network: its shape cannot change.
+
+        The other parameters are read by every call (`_continued_trainer`).
+        """
+        _check_same_shape(
+            self._network,
+            "partial_fit" if incremental else "a warm start",
+            hidden_layer_sizes=tuple(hidden_sizes),
+            activation=self.activation,
+            loss=self._loss_name(),
+            dtype=np.dtype(self.dtype or self._network.dtype).name,
+        )
 
     def _training_targets(self, y, reset, n_hidden, dtype, *, classes, incremental):
         """``y`` checked and encoded; on a fresh fit, the output attributes set."""
@@ -393,14 +419,26 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         return Trainer(network, self._make_optimizer(), training_rng)
 
     def _continued_trainer(self, incremental):
-        """The fitted network; partial_fit also keeps the optimizer's state."""
-        self._network.ensure_writeable()
+        """Copies of the fitted network and generator, with this call's
+        penalties and dropout; a new optimizer, or for ``partial_fit`` a copy
+        of the fitted one (its moments and ``t``) with this call's settings."""
+        network = self._network.copy()
+        network.set_penalties(
+            l1=self.l1, l2=self.l2, bias_l1=self.bias_l1, bias_l2=self.bias_l2
+        )
+        network.set_dropout(self.dropout)
         optimizer = self._make_optimizer()
-        # After an 'lbfgs' fit there is no state to keep.
-        if incremental and self._optimizer is not None:
-            optimizer = self._optimizer
-            optimizer.ensure_writeable()
-        return Trainer(self._network, optimizer, self._training_rng)
+        # A new kind of optimizer (or one after an 'lbfgs' fit, which leaves
+        # none) starts anew.
+        if incremental and type(optimizer) is type(self._optimizer):
+            optimizer = copy.deepcopy(self._optimizer)
+            optimizer.set_hyperparameters(**self._optimizer_settings())
+        return Trainer(network, optimizer, copy.deepcopy(self._training_rng))
+
+    def _optimizer_settings(self):
+        """The parameters the optimizer named by ``optimizer`` takes."""
+        names = inspect.signature(OPTIMIZERS[self.optimizer]).parameters
+        return {name: getattr(self, name) for name in names}
 
     def _make_optimizer(self):
         """The optimizer named by ``optimizer``, with the parameters it takes.
@@ -409,9 +447,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """
         if self.optimizer == "lbfgs":
             return None
-        optimizer_class = OPTIMIZERS[self.optimizer]
-        names = inspect.signature(optimizer_class).parameters
-        return optimizer_class(**{name: getattr(self, name) for name in names})
+        return OPTIMIZERS[self.optimizer](**self._optimizer_settings())
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -424,47 +460,57 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         ``data`` is ``(X, y_encoded, sample_weight)``; ``callback_data`` is
         ``(X, y, sample_weight)`` as the user passed them, for scikit-learn's
         callbacks. Without ``stopping`` (partial_fit) there is no validation
-        split, no stopping rule and no convergence warning.
+        split, no stopping rule and no convergence warning. Ctrl-C after an
+        epoch of the call keeps the estimator as after the last one (with
+        early stopping, with the best weights so far).
         """
         if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
             return fit_lbfgs(self, trainer, history, data, callback_data)
         data, validation = self._split(data, stopping and self.early_stopping, trainer)
-        network, batch_size = trainer.network, self._batch_size(data[0].shape[0])
-        plateau = Plateau(self.tol, history.best_score(validation is not None))
         # Published now so that hooks and callbacks see the network.
-        self._network, self._optimizer = network, trainer.optimizer
+        self._network, self._optimizer = trainer.network, trainer.optimizer
         self._training_rng = trainer.rng
+        progress = _Progress.start(
+            trainer, history, validation, self.tol, self._validation_score
+        )
         callbacks = EpochCallbacks(self, max_epochs, *callback_data)
-        completed_params, best_params = network.flat_params_copy(), None
         stopped = False
         try:
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
                 epoch_start = time.perf_counter()
-                if self._one_epoch(
-                    trainer, history, plateau, data, validation, batch_size
-                ):
-                    best_params = network.flat_params_copy()
-                completed_params = network.flat_params_copy()
-                self._end_epoch(history, validation is not None, epoch_start)
+                improved = self._one_epoch(trainer, history, progress, data, validation)
+                history.store(self, validation is not None)
+                progress.complete_epoch(self, trainer, improved)
+                self._end_epoch(history, epoch_start)
                 stopped = callbacks.end_epoch() or (
-                    stopping and plateau.stalled(self.n_iter_no_change)
+                    stopping and progress.plateau.stalled(self.n_iter_no_change)
                 )
                 if stopped:
                     break
         except KeyboardInterrupt:
-            network.load_flat_params(completed_params)
-            self._interrupted(history, validation is not None, callbacks)
+            if progress.completed is None:
+                raise  # nothing of this call to keep: `_fit` restores the rest
+            progress.restore_completed(self, trainer)
+            self._finish(callbacks, interrupted=progress.best_params is not None)
             return
-        self._finish(network, best_params, callbacks, warn=stopping and not stopped)
+        progress.keep_best(trainer.network)
+        self._finish(callbacks, ran_out=stopping and not stopped)
 
-    def _finish(self, network, best_params, callbacks, *, warn):
-        """End the fit: the best epoch's weights with early stopping, a warning
-        if the epochs ran out before the stopping rule ended training."""
-        if best_params is not None:
-            network.load_flat_params(best_params)
+    def _finish(self, callbacks, *, interrupted=None, ran_out=False):
+        """End the fit, with a warning after Ctrl-C (``interrupted``: whether
+        with early stopping) or if the epochs ran out (``ran_out``) before the
+        stopping rule ended training."""
         callbacks.end()
-        if warn:
+        if interrupted is not None:
+            which = "best epoch so far" if interrupted else "last completed epoch"
+            warnings.warn(
+                f"Training interrupted after {self.n_iter_} epochs; the estimator "
+                f"keeps the weights of the {which}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif ran_out:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
@@ -486,37 +532,39 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             trainer.rng,
         )
 
-    def _one_epoch(self, trainer, history, plateau, data, validation, batch_size):
-        """Train and score one epoch; True when it is the best validated one yet."""
-        loss = trainer.run_epoch(*data, batch_size, self.shuffle)
-        raise_if_diverged(loss, trainer.network, history.n_iter + 1, self.learning_rate)
+    def _one_epoch(self, trainer, history, progress, data, validation):
+        """Train, check and score one epoch; True when it is the best validated one.
+
+        The checks for divergence come before the score, which a diverged
+        network's outputs would make NaN.
+        """
         n_samples = data[0].shape[0]
+        loss = trainer.run_epoch(*data, self._batch_size(n_samples), self.shuffle)
+        check = (
+            loss,
+            trainer.network,
+            history.n_iter + 1,
+            self.learning_rate,
+            progress.reference_loss(trainer),
+        )
+        raise_if_diverged(*check)
         if validation is None:  # the score is the negated training loss
-            plateau.update(-loss)
-            history.record(loss, n_samples, None, plateau.best_score)
+            progress.plateau.update(-loss)
+            history.record(loss, n_samples, None, progress.plateau.best_score)
             return False
-        score = self._validation_score(*validation)
-        improved = plateau.update(score)
-        history.record(loss, n_samples, score, plateau.best_score)
+        X_validation, y_validation, validation_weight = validation
+        outputs = trainer.network.forward(X_validation)
+        raise_if_diverged(*check, outputs=outputs)
+        score = self._validation_score(outputs, y_validation, validation_weight)
+        improved = progress.plateau.update(score)
+        history.record(loss, n_samples, score, progress.plateau.best_score)
         return improved
 
-    def _end_epoch(self, history, early_stopping, epoch_start):
-        """Publish a completed epoch: fitted attributes, verbose line, hook."""
-        history.store(self, early_stopping)
+    def _end_epoch(self, history, epoch_start):
+        """After a completed epoch: the verbose line and the hook."""
         if self.verbose:
             print(history.describe_last_epoch(time.perf_counter() - epoch_start))
         self._on_epoch_end(history)
-
-    def _interrupted(self, history, early_stopping, callbacks):
-        """After Ctrl-C, with the last completed epoch's weights back: a warning."""
-        history.store(self, early_stopping)
-        callbacks.end()
-        warnings.warn(
-            f"Training interrupted after {history.n_iter} epochs; the estimator "
-            "keeps the weights of the last completed epoch.",
-            UserWarning,
-            stacklevel=4,
-        )
 
     def _on_epoch_end(self, history):
         """Called after every completed epoch; does nothing.
@@ -713,6 +761,27 @@ def _positive_total(weights, name):
     return total
 
 
+def _check_same_shape(network, continuation, **asked):
+    """A ValueError naming each parameter whose value ``asked`` does not
+    describe ``network``, which ``continuation`` would train."""
+    fitted = {
+        "hidden_layer_sizes": network.hidden_sizes,
+        "activation": network.hidden_activation_name,
+        "loss": network.loss_name,
+        "dtype": network.dtype.name,
+    }
+    changes = [
+        f"{name} changed from {fitted[name]!r} to {asked[name]!r}"
+        for name in fitted
+        if fitted[name] != asked[name]
+    ]
+    if changes:
+        raise ValueError(
+            f"{' and '.join(changes)} since the last fit; {continuation} continues "
+            "the same network: fit with warm_start=False to train a new one"
+        )
+
+
 def _divided_by_max(weights, name):
     """Non-negative ``weights`` over their maximum; a clear error if all are zero."""
     largest = weights.max()
@@ -724,19 +793,19 @@ def _divided_by_max(weights, name):
 
 
 class _Snapshot:
-    """What `BaseNNFS._fit` needs to put an estimator back as it was."""
+    """An estimator's attributes, to put back with `restore`.
 
-    def __init__(self, estimator):
-        self.attributes = estimator.__dict__.copy()
-        network = self.attributes.get("_network")
-        self.params = None if network is None else network.flat_params_copy()
-        # The optimizer and the generator change in place while training.
-        self.optimizer = copy.deepcopy(self.attributes.get("_optimizer"))
-        self.training_rng = copy.deepcopy(self.attributes.get("_training_rng"))
+    That is enough to undo a fit or an epoch: what training changes in place
+    (the network, optimizer and generator of the call) are the call's own
+    objects, never the ones the estimator had before.
+    """
 
     # Set by scikit-learn's callback machinery during fit; its teardown, after
     # the fit, needs them even when the fit failed.
     CALLBACK_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
+
+    def __init__(self, estimator):
+        self.attributes = estimator.__dict__.copy()
 
     def restore(self, estimator):
         callback_state = {
@@ -744,11 +813,79 @@ class _Snapshot:
             for name in self.CALLBACK_ATTRIBUTES
             if name in estimator.__dict__
         }
-        estimator.__dict__.clear()
-        estimator.__dict__.update(self.attributes)
-        estimator.__dict__.update(callback_state)
-        if self.params is not None:
-            estimator._network.ensure_writeable()
-            estimator._network.load_flat_params(self.params)
-            estimator._optimizer = self.optimizer
-            estimator._training_rng = self.training_rng
+        # One assignment: an interrupt finds the attributes all old or all new.
+        estimator.__dict__ = {**self.attributes, **callback_state}
+
+
+class _Progress:
+    """What one call to fit has achieved: what Ctrl-C keeps, what it ends with.
+
+    Parameters
+    ----------
+    plateau : Plateau
+        The stopping rule, from the score where the call starts.
+    best_params : ndarray of shape (n_parameters,) or None
+        With early stopping, the best weights so far (None until an epoch
+        improves, or without early stopping).
+    previous_first_loss : float
+        The first epoch's loss of the model's earlier calls (0 if none).
+
+    Attributes
+    ----------
+    completed : tuple or None
+        The last completed epoch of the call (None before the first one):
+        the estimator's attributes, the trainer's state and the best weights
+        after it.
+    """
+
+    def __init__(self, plateau, best_params, previous_first_loss):
+        self.plateau = plateau
+        self.best_params = best_params
+        self.previous_first_loss = previous_first_loss
+        self.completed = None
+
+    @classmethod
+    def start(cls, trainer, history, validation, tol, validation_score):
+        """Where a call starts, from the model's ``history``.
+
+        ``validation`` is the validation data or None; ``validation_score``
+        is the estimator's ``_validation_score``.
+        """
+        previous_first_loss = history.loss_curve[0] if history.loss_curve else 0.0
+        if validation is None or not history.n_iter:
+            plateau = Plateau(tol, history.best_score(validation is not None))
+            return cls(plateau, None, previous_first_loss)
+        # A warm start draws a new validation split, on which the previous
+        # best score was never measured: the weights it starts from are the
+        # first candidate, scored on the new split like every epoch after.
+        outputs = trainer.network.forward(validation[0])
+        if not np.isfinite(outputs).all():
+            return cls(Plateau(tol), None, previous_first_loss)
+        score = validation_score(outputs, *validation[1:])
+        start_params = trainer.network.flat_params_copy()
+        return cls(Plateau(tol, score), start_params, previous_first_loss)
+
+    def reference_loss(self, trainer):
+        """The loss `raise_if_diverged` measures the growth from."""
+        return max(self.previous_first_loss, trainer.start_loss)
+
+    def complete_epoch(self, estimator, trainer, improved):
+        """Record the epoch just completed (and published on ``estimator``)."""
+        saved = trainer.save()
+        best_params = saved[0] if improved else self.best_params
+        # One assignment: an interrupt finds the previous epoch or this one.
+        self.completed = (_Snapshot(estimator), saved, best_params)
+        self.best_params = best_params
+
+    def restore_completed(self, estimator, trainer):
+        """Put back the estimator as after the last completed epoch."""
+        snapshot, saved, best_params = self.completed
+        snapshot.restore(estimator)
+        trainer.restore(saved)
+        self.best_params = best_params
+        self.keep_best(trainer.network)
+
+    def keep_best(self, network):
+        """With early stopping, load the best weights into ``network``."""
+        if self.best_params is not None:
+            network.load_flat_params(self.best_params)

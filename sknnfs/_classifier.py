@@ -394,11 +394,10 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         class_weights[~np.isfinite(class_weights)] = 0.0
         return class_weights[y_encoded]
 
-    def _validation_score(self, X, y_encoded, sample_weight):
-        logits = self._network.forward(X)
+    def _validation_score(self, outputs, y_encoded, sample_weight):
         return -float(
             np.average(
-                self._network.loss.forward(logits, y_encoded), weights=sample_weight
+                self._network.loss.forward(outputs, y_encoded), weights=sample_weight
             )
         )
 

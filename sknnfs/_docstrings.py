@@ -134,7 +134,13 @@ PARAMETERS = {
         "``None`` trains in float32 when ``X`` is float32 (of either byte "
         "order, or a DataFrame of float32 columns), else in float64.",
     ),
-    "warm_start": ("bool", "Continue from the current weights on the next ``fit``."),
+    "warm_start": (
+        "bool",
+        "Continue from the current weights on the next ``fit``, with that "
+        "call's penalties, dropout and optimizer settings (and a new "
+        "optimizer). ``hidden_layer_sizes``, ``activation``, ``dtype`` and "
+        "the regressor's ``loss`` cannot change: that is a ValueError.",
+    ),
     "random_state": (
         "int, RandomState instance or None",
         "Seeds the initial weights, the shuffling, dropout and the validation "
@@ -194,7 +200,9 @@ ATTRIBUTES = {
     ),
     "best_validation_score_": (
         "float or None",
-        "Best validation score (with early stopping).",
+        "With early stopping, the validation score of the weights kept: the "
+        "best of the last fit's epochs (and, after a warm start, of the "
+        "weights it started from) on that fit's validation split.",
     ),
 }
 

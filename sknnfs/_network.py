@@ -129,6 +129,39 @@ class Network:
         for layer, (weights, biases) in zip(self.layers, views, strict=True):
             layer.weights, layer.biases = weights, biases
 
+    def copy(self):
+        """A copy to train on: its own parameters, layers and settings."""
+        return copy.deepcopy(self)
+
+    # -------------------------------------------------------------- settings
+    # Penalties and dropout are read at every step: they may change between
+    # training runs. The layer sizes, the activation, the loss and the dtype
+    # make the network what it is: they cannot.
+    def set_penalties(self, *, l1=0.0, l2=0.0, bias_l1=0.0, bias_l2=0.0):
+        """Set the L1/L2 penalties of every layer (for the steps that follow)."""
+        for layer in self.layers:
+            layer.l1, layer.l2 = l1, l2
+            layer.bias_l1, layer.bias_l2 = bias_l1, bias_l2
+
+    def set_dropout(self, rate):
+        """Set the fraction of hidden units dropped while training."""
+        self.dropout = Dropout(rate)
+
+    @property
+    def hidden_sizes(self):
+        """tuple of int: the widths of the hidden layers."""
+        return self.layer_sizes[1:-1]
+
+    @property
+    def hidden_activation_name(self):
+        """The name of the hidden activation, a key of `ACTIVATIONS`."""
+        return _name_of(self.hidden_activation, ACTIVATIONS)
+
+    @property
+    def loss_name(self):
+        """The name of the output loss, a key of `LOSSES`."""
+        return _name_of(self.loss, LOSSES)
+
     def ensure_writeable(self):
         """Copy the parameters if they are read-only (e.g. a memory-mapped pickle)."""
         if not self.flat_params.flags.writeable:
@@ -295,3 +328,10 @@ class Network:
             doutputs, inputs_cache, need_dinputs=out[0] is not None, out=out
         )
         return dinputs
+
+
+def _name_of(block, blocks):
+    """The first name under which ``blocks`` lists the class of ``block``."""
+    return next(
+        name for name, block_class in blocks.items() if type(block) is block_class
+    )

@@ -71,13 +71,30 @@ class _Optimizer:
     def _new_state(self, param):
         return ()
 
-    def ensure_writeable(self):
-        """Copy any read-only state array (as a worker gets from an object store)."""
-        if self.state is not None:
-            self.state = [
-                tuple(a if a.flags.writeable else a.copy() for a in arrays)
-                for arrays in self.state
-            ]
+    def set_hyperparameters(self, **hyperparameters):
+        """Change hyperparameters between steps, keeping the state and ``t``.
+
+        Parameters
+        ----------
+        **hyperparameters : float
+            New values of constructor arguments, e.g. ``learning_rate=0.01``.
+        """
+        for name, value in hyperparameters.items():
+            if name not in self.__dict__ or name in ("iterations", "state"):
+                raise TypeError(f"{type(self).__name__} has no hyperparameter {name!r}")
+            setattr(self, name, value)
+
+    def save_state(self):
+        """A copy of what the steps change (``t`` and the state), for `load_state`."""
+        if self.state is None:
+            return self.iterations, None
+        return self.iterations, [
+            tuple(a.copy() for a in arrays) for arrays in self.state
+        ]
+
+    def load_state(self, saved):
+        """Go back to the state `save_state` returned (which is then used up)."""
+        self.iterations, self.state = saved
 
     def _update(self, param, grad, state, learning_rate):
         raise NotImplementedError
@@ -102,6 +119,13 @@ class SGD(_Optimizer):
 
     def _new_state(self, param):
         return (np.zeros_like(param),) if self.momentum else ()
+
+    def set_hyperparameters(self, **hyperparameters):
+        had_momentum = bool(self.momentum)
+        super().set_hyperparameters(**hyperparameters)
+        if bool(self.momentum) != had_momentum:
+            # The state is the velocity, kept only with momentum: none yet.
+            self.state = None
 
     def _update(self, param, grad, state, learning_rate):
         # Scalars in the parameters' dtype: a float64 scalar would make a
@@ -210,6 +234,21 @@ class Adam(_Optimizer):
 
     def _new_state(self, param):
         return (np.zeros_like(param), np.zeros_like(param))
+
+    def set_hyperparameters(self, **hyperparameters):
+        # The state holds m / (1 - beta_1) and v / (1 - beta_2): rescaled so
+        # that the book's m and v carry over unchanged to the new betas.
+        old_betas = self.beta_1, self.beta_2
+        super().set_hyperparameters(**hyperparameters)
+        if self.state is None:
+            return
+        first_scale = (1 - old_betas[0]) / (1 - self.beta_1)
+        second_scale = (1 - old_betas[1]) / (1 - self.beta_2)
+        for scaled_first, scaled_second in self.state:
+            if first_scale != 1:
+                scaled_first *= scaled_first.dtype.type(first_scale)
+            if second_scale != 1:
+                scaled_second *= scaled_second.dtype.type(second_scale)
 
     def _update(self, param, grad, state, learning_rate):
         adam_update(

@@ -227,10 +227,8 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
     def _loss_name(self):
         return self.loss
 
-    def _validation_score(self, X, y_encoded, sample_weight):
-        return r2_score(
-            y_encoded, self._network.forward(X), sample_weight=sample_weight
-        )
+    def _validation_score(self, outputs, y_encoded, sample_weight):
+        return r2_score(y_encoded, outputs, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted targets.

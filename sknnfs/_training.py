@@ -95,12 +95,17 @@ class Trainer:
         self.rng = rng
         self.workspace = network.new_workspace()
         self.blockwise = BlockwiseUpdate()
+        # The loss of the first batch, before the first step: how well the
+        # model did when this run began (`raise_if_diverged` measures from it).
+        self.start_loss = None
 
     def train_step(self, X_batch, y_batch, weight_batch):
         """Forward, loss and gradient, backward, optimizer step: the batch loss."""
         loss, grads = self.network.loss_and_gradients(
             X_batch, y_batch, weight_batch, self.rng, self.workspace
         )
+        if self.start_loss is None:
+            self.start_loss = loss
         self.optimizer.step(
             [self.network.flat_params], [grads], apply_update=self.blockwise
         )
@@ -123,23 +128,96 @@ class Trainer:
             total_loss += batch_loss * X_batch.shape[0]
         return total_loss / n_samples
 
+    def save(self):
+        """A copy of what training changes: weights, optimizer state, generator."""
+        return (
+            self.network.flat_params_copy(),
+            self.optimizer.save_state(),
+            self.rng.bit_generator.state,
+        )
 
-def raise_if_diverged(epoch_loss, network, epoch, learning_rate):
-    """A clear error when an epoch's loss or the weights are no longer finite.
+    def restore(self, saved):
+        """Go back to what `save` returned (which is then used up)."""
+        flat_params, optimizer_state, rng_state = saved
+        self.network.load_flat_params(flat_params)
+        self.optimizer.load_state(optimizer_state)
+        self.rng.bit_generator.state = rng_state
+
+
+# An epoch whose mean loss is more than this many times the reference loss
+# (see `raise_if_diverged`) has diverged.
+DIVERGENCE_GROWTH = 1e4
+
+
+def raise_if_diverged(
+    epoch_loss, network, epoch, learning_rate, reference_loss=np.inf, outputs=None
+):
+    """A clear error when training has diverged.
+
+    Training has diverged when, after an epoch,
+
+    - the epoch's mean loss is not finite;
+    - it is more than ``DIVERGENCE_GROWTH`` (1e4) times ``reference_loss``:
+      the estimators pass the larger of the loss before the run's first step
+      and the first epoch's loss of the model's earlier runs, so that neither
+      a model that starts near a loss of zero nor a penalty raised for this
+      run counts as growth. Sound training lowers the loss, and where a large
+      step overshoots it stays within a small factor of where it started: a
+      loss four orders of magnitude above it is a run away, even if finite;
+    - a weight is not finite or its magnitude is above the square root of
+      the dtype's largest number (about 1.3e154 in float64, 1.8e19 in
+      float32): its square, in the L2 penalty or in the optimizer's second
+      moment, would overflow;
+    - ``outputs`` (the network's outputs for the validation data, when
+      given) are not finite.
 
     The last step of an epoch can overflow the weights while the loss it
-    reports (computed before the step) is still finite.
+    reports (computed before the step) is still finite, which is why the
+    weights are checked too.
+
+    Parameters
+    ----------
+    epoch_loss : float
+    network : Network
+    epoch : int
+        The epoch's number, from 1, for the message.
+    learning_rate : float
+        For the message.
+    reference_loss : float, default=inf
+        The loss growth is measured from; ``inf`` checks no growth.
+    outputs : ndarray of shape (n_samples, n_outputs), optional
+
+    Raises
+    ------
+    ValueError
+        ``"Training diverged: <what happened> at epoch <epoch>. ..."``.
     """
-    if not math.isfinite(epoch_loss):
-        problem = f"the loss became {epoch_loss}"
-    elif not np.isfinite(network.flat_params).all():
-        problem = "the weights overflowed to inf or nan"
-    else:
+    problem = _divergence(epoch_loss, network, reference_loss, outputs)
+    if problem is None:
         return
     raise ValueError(
         f"Training diverged: {problem} at epoch {epoch}. Try a smaller "
         f"learning_rate (now {learning_rate!r}), or scale the features."
     )
+
+
+def _divergence(epoch_loss, network, reference_loss, outputs):
+    """What shows that training diverged, or None."""
+    if not math.isfinite(epoch_loss):
+        return f"the loss became {epoch_loss}"
+    if epoch_loss > DIVERGENCE_GROWTH * reference_loss:
+        return f"the loss grew from {reference_loss:.3g} to {epoch_loss:.3g}"
+    params = network.flat_params
+    if not np.isfinite(params).all():
+        return "the weights overflowed to inf or nan"
+    limit = math.sqrt(np.finfo(params.dtype).max)
+    if params.size and max(-params.min(), params.max()) > limit:
+        return (
+            f"a weight grew beyond {limit:.3g}, whose square overflows {params.dtype}"
+        )
+    if outputs is not None and not np.isfinite(outputs).all():
+        return "the outputs for the validation data overflowed"
+    return None
 
 
 class Plateau:

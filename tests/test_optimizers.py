@@ -207,6 +207,65 @@ def test_adam_moments_are_the_books_after_two_steps():
 
 
 # --------------------------------------------- large arrays: blocks, threads
+def test_adam_keeps_the_books_moments_when_its_betas_change():
+    optimizer = Adam(learning_rate=LEARNING_RATE, beta_1=0.9, beta_2=0.999)
+    params = run_steps(optimizer, 1)
+    first, second = optimizer.first_moments, optimizer.second_moments
+    optimizer.set_hyperparameters(beta_1=0.5, beta_2=0.8, learning_rate=0.1)
+    for ours, book in zip(optimizer.first_moments, first, strict=True):
+        np.testing.assert_allclose(ours, book, rtol=1e-14)
+    for ours, book in zip(optimizer.second_moments, second, strict=True):
+        np.testing.assert_allclose(ours, book, rtol=1e-14)
+    # The next step is the book's step 2 from those moments, with the new
+    # betas and learning rate.
+    grads = gradient_sequence()[1]
+    expected = []
+    for param, grad, m, v in zip(params, grads, first, second, strict=True):
+        m = 0.5 * m + 0.5 * grad
+        v = 0.8 * v + 0.2 * grad**2
+        m_hat, v_hat = m / (1 - 0.5**2), v / (1 - 0.8**2)
+        expected.append(param - 0.1 * m_hat / (np.sqrt(v_hat) + optimizer.epsilon))
+    optimizer.step(params, [grad.copy() for grad in grads])
+    assert optimizer.iterations == 2
+    assert_params_equal(params, expected)
+
+
+@pytest.mark.parametrize(("before", "after"), [(0.0, 0.9), (0.9, 0.0), (0.9, 0.5)])
+def test_sgd_momentum_can_change_between_steps(before, after):
+    optimizer = SGD(learning_rate=LEARNING_RATE, momentum=before)
+    params = run_steps(optimizer, 1)
+    velocity = [-LEARNING_RATE * grad for grad in gradient_sequence()[0]]
+    optimizer.set_hyperparameters(momentum=after)
+    grads = gradient_sequence()[1]
+    # Without momentum before, there is no velocity yet: it starts at zero.
+    kept = before and after
+    expected = [
+        param + (after * v if kept else 0.0) - LEARNING_RATE * grad
+        for param, grad, v in zip(params, grads, velocity, strict=True)
+    ]
+    optimizer.step(params, [grad.copy() for grad in grads])
+    assert_params_equal(params, expected)
+
+
+def test_an_unknown_hyperparameter_is_an_error():
+    with pytest.raises(TypeError, match="SGD has no hyperparameter 'rho'"):
+        SGD().set_hyperparameters(rho=0.5)
+
+
+def test_save_state_and_load_state_go_back_to_a_step():
+    optimizer = Adam(learning_rate=LEARNING_RATE)
+    params = run_steps(optimizer, 1)
+    saved = optimizer.save_state()
+    before_second_step = [param.copy() for param in params]
+    grads = gradient_sequence()[1]
+    optimizer.step(params, [grad.copy() for grad in grads])
+    after_second_step = [param.copy() for param in params]
+    optimizer.load_state(saved)
+    assert optimizer.iterations == 1
+    optimizer.step(before_second_step, [grad.copy() for grad in grads])
+    assert_params_equal(before_second_step, after_second_step)
+
+
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Make a few thousand values count as 'large', in blocks of 100 values."""

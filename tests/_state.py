@@ -1,0 +1,33 @@
+"""The whole state of a fitted estimator, bit for bit, to compare before/after."""
+
+import pickle
+
+
+def full_state(estimator):
+    """Everything fitted, bit for bit: the pickle plus explicit fields.
+
+    An unfitted estimator's state is its pickle and its attribute names.
+    """
+    state = {"pickle": pickle.dumps(estimator), "attributes": sorted(vars(estimator))}
+    if not hasattr(estimator, "_network"):
+        return state
+    optimizer = estimator._optimizer
+    return {
+        **state,
+        "flat_params": estimator._network.flat_params.tobytes(),
+        "optimizer": (
+            type(optimizer).__name__,
+            optimizer.learning_rate,
+            optimizer.iterations,
+            None
+            if optimizer.state is None
+            else [[a.tobytes() for a in arrays] for arrays in optimizer.state],
+        ),
+        "rng": estimator._training_rng.bit_generator.state,
+        "n_iter_": estimator.n_iter_,
+        "t_": estimator.t_,
+        "loss_curve_": list(estimator.loss_curve_),
+        "best_loss_": estimator.best_loss_,
+        "validation_scores_": estimator.validation_scores_,
+        "best_validation_score_": estimator.best_validation_score_,
+    }
