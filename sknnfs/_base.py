@@ -18,7 +18,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     _is_arraylike_not_scalar,
@@ -312,9 +317,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         any exception or a Ctrl-C that `_train` does not keep.
         """
         if incremental and hasattr(self, "_network"):
-            # scikit-learn checks the parameters on the first partial_fit
-            # only; every call reads them.
-            self._validate_params()
+            _validate_parameters(self)  # scikit-learn does it on the first call only
         previous = _Snapshot(self)
         try:
             return self._fit_unguarded(
@@ -759,6 +762,20 @@ def _positive_total(weights, name):
             f"{name} sums to zero: at least one sample needs a positive weight"
         )
     return total
+
+
+def _validate_parameters(estimator):
+    """``estimator._validate_params()`` without its `get_params`, half the cost.
+
+    Every ``partial_fit`` reads the parameters; scikit-learn checks them on
+    the first call only.
+    """
+    constraints = estimator._parameter_constraints
+    validate_parameter_constraints(
+        constraints,
+        {name: getattr(estimator, name) for name in constraints},
+        caller_name=type(estimator).__name__,
+    )
 
 
 def _check_same_shape(network, continuation, **asked):

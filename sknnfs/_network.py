@@ -130,8 +130,16 @@ class Network:
             layer.weights, layer.biases = weights, biases
 
     def copy(self):
-        """A copy to train on: its own parameters, layers and settings."""
-        return copy.deepcopy(self)
+        """A copy to train on: its own parameters, layers and settings.
+
+        The activation, the loss and the dropout block keep no state: they
+        are shared (`set_dropout` replaces the block rather than change it).
+        """
+        network = copy.copy(self)
+        network.flat_params = self.flat_params.copy()
+        network.layers = [copy.copy(layer) for layer in self.layers]
+        network._bind_layers()
+        return network
 
     # -------------------------------------------------------------- settings
     # Penalties and dropout are read at every step: they may change between

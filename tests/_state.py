@@ -1,14 +1,21 @@
 """The whole state of a fitted estimator, bit for bit, to compare before/after."""
 
+import copy
 import pickle
 
 
 def full_state(estimator):
     """Everything fitted, bit for bit: the pickle plus explicit fields.
 
-    An unfitted estimator's state is its pickle and its attribute names.
+    An unfitted estimator's state is its pickle and its attribute names. The
+    pickle is that of a deep copy: copying turns objects that NumPy shares
+    (its dtype singletons) into separate ones, which pickle differently, so
+    both sides of a comparison are copied alike.
     """
-    state = {"pickle": pickle.dumps(estimator), "attributes": sorted(vars(estimator))}
+    state = {
+        "pickle": pickle.dumps(copy.deepcopy(estimator)),
+        "attributes": sorted(vars(estimator)),
+    }
     if not hasattr(estimator, "_network"):
         return state
     optimizer = estimator._optimizer
