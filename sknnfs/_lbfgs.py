@@ -19,7 +19,8 @@ The stochastic optimizers' guarantees hold: a non-finite loss or gradient at
 any evaluation raises "Training diverged" (and `BaseNNFS._fit` restores the
 estimator), and Ctrl-C keeps the weights of the last completed iteration,
 which are also the lowest-loss weights L-BFGS has accepted (its line search
-only accepts a decrease).
+only accepts a decrease); before the run's first iteration completes, the
+KeyboardInterrupt goes on and the estimator is as before the call.
 """
 
 import math
@@ -150,6 +151,8 @@ def fit_lbfgs(estimator, trainer, history, data, callback_data):
         with blas_limited_for_lbfgs():
             result = _minimize(run, network.flat_params, estimator)
     except KeyboardInterrupt:
+        if not run.history.n_iter > run.first_iteration:
+            raise  # no iteration to keep: `BaseNNFS._fit` restores the estimator
         run.interrupted()
         return
     run.finish(result)
@@ -182,6 +185,7 @@ class _LbfgsRun:
         self.history = history
         self.callbacks = callbacks
         self.completed_params = self.network.flat_params_copy()
+        self.first_iteration = history.n_iter  # n_iter before this run
         self.iteration_start = None  # None until an iteration begins
         self.stop_requested = False
 

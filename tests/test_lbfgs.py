@@ -408,10 +408,8 @@ def iteration_weights(monkeypatch):
     return recorded
 
 
-@pytest.mark.parametrize("interrupt_at_evaluation", (2, 9))
-def test_interrupt_keeps_the_last_completed_iteration(
-    interrupt_at_evaluation, iteration_weights, monkeypatch
-):
+def _interrupt_at_evaluation(monkeypatch, interrupt_at_evaluation):
+    """Make the objective raise KeyboardInterrupt at that evaluation."""
     evaluated = []
     call = FullBatchObjective.__call__
 
@@ -423,17 +421,49 @@ def test_interrupt_keeps_the_last_completed_iteration(
         return call(self, params)
 
     monkeypatch.setattr(FullBatchObjective, "__call__", interrupting_call)
+    return evaluated
+
+
+def test_interrupt_keeps_the_last_completed_iteration(iteration_weights, monkeypatch):
+    evaluated = _interrupt_at_evaluation(monkeypatch, 9)
     classifier = lbfgs_classifier()
     with pytest.warns(UserWarning, match="Training interrupted after") as record:
         classifier.fit(X_DIGITS, Y_DIGITS)
     completed = len(iteration_weights)
+    assert completed > 0
     assert f"after {completed} L-BFGS iterations" in str(record[0].message)
     assert classifier.n_iter_ == completed == len(classifier.loss_curve_)
-    expected = iteration_weights[-1] if completed else evaluated[0]
     # The interrupted evaluation had loaded other weights: they were put back.
-    assert not np.array_equal(evaluated[-1], expected)
-    np.testing.assert_array_equal(classifier._network.flat_params, expected)
+    assert not np.array_equal(evaluated[-1], iteration_weights[-1])
+    np.testing.assert_array_equal(
+        classifier._network.flat_params, iteration_weights[-1]
+    )
     assert classifier.predict(X_DIGITS).shape == Y_DIGITS.shape
+
+
+@pytest.mark.parametrize("warm_start", (False, True))
+def test_interrupt_before_the_first_iteration_changes_nothing(
+    warm_start, iteration_weights, monkeypatch
+):
+    # Nothing of the call to keep: the KeyboardInterrupt goes on, and a new
+    # estimator stays unfitted, a fitted one as it was.
+    classifier = lbfgs_classifier(max_iter=3, warm_start=warm_start)
+    if warm_start:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            classifier.fit(X_DIGITS, Y_DIGITS)
+    before = _state(classifier) if warm_start else pickle.dumps(classifier)
+    n_recorded = len(iteration_weights)
+    _interrupt_at_evaluation(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        classifier.fit(X_DIGITS, Y_DIGITS)
+    assert len(iteration_weights) == n_recorded  # no iteration completed
+    if warm_start:
+        assert _state(classifier) == before
+    else:
+        assert pickle.dumps(classifier) == before
+        with pytest.raises(NotFittedError):
+            classifier.predict(X_DIGITS)
 
 
 def test_interrupt_from_the_epoch_hook_keeps_that_iteration(monkeypatch):
