@@ -1,10 +1,15 @@
 """Shared scikit-learn machinery of NNFSClassifier and NNFSRegressor.
 
 `BaseNNFS` declares the parameters and their constraints, checks the data,
-builds the network and the optimizer, and runs the epochs (`_train`); one
-epoch and one step are `sknnfs._training.Trainer`'s. The subclasses say how
-targets are checked and encoded, which fused output loss to use, and how to
-score.
+builds the network and the optimizer, and runs the epochs (`_train`, with an
+`_EpochRun` per call); one epoch and one step are
+`sknnfs._training.Trainer`'s. The subclasses say how targets are checked and
+encoded, which fused output loss to use, and how to score.
+
+A call trains new objects or copies, never the fitted network, optimizer or
+generator in place: `_Snapshot`, the estimator's attributes, is all it takes
+to put the estimator back after a failure, or after a Ctrl-C to the last
+completed epoch.
 """
 
 import copy
@@ -458,7 +463,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         return min(self.batch_size, n_samples)
 
     def _train(self, trainer, history, data, *, max_epochs, stopping, callback_data):
-        """Run up to ``max_epochs`` epochs over ``data``.
+        """Run up to ``max_epochs`` epochs over ``data`` (`_EpochRun`).
 
         ``data`` is ``(X, y_encoded, sample_weight)``; ``callback_data`` is
         ``(X, y, sample_weight)`` as the user passed them, for scikit-learn's
@@ -469,105 +474,25 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         """
         if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
             return fit_lbfgs(self, trainer, history, data, callback_data)
-        data, validation = self._split(data, stopping and self.early_stopping, trainer)
-        # Published now so that hooks and callbacks see the network.
-        self._network, self._optimizer = trainer.network, trainer.optimizer
-        self._training_rng = trainer.rng
-        progress = _Progress.start(
-            trainer, history, validation, self.tol, self._validation_score
-        )
+        early_stopping = stopping and self.early_stopping
+        run = _EpochRun(self, trainer, history, data, early_stopping=early_stopping)
         callbacks = EpochCallbacks(self, max_epochs, *callback_data)
         stopped = False
         try:
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
-                epoch_start = time.perf_counter()
-                improved = self._one_epoch(trainer, history, progress, data, validation)
-                history.store(self, validation is not None)
-                progress.complete_epoch(self, trainer, improved)
-                self._end_epoch(history, epoch_start)
-                stopped = callbacks.end_epoch() or (
-                    stopping and progress.plateau.stalled(self.n_iter_no_change)
-                )
+                run.epoch()
+                stopped = callbacks.end_epoch() or (stopping and run.stalled())
                 if stopped:
                     break
         except KeyboardInterrupt:
-            if progress.completed is None:
+            if run.completed is None:
                 raise  # nothing of this call to keep: `_fit` restores the rest
-            progress.restore_completed(self, trainer)
-            self._finish(callbacks, interrupted=progress.best_params is not None)
+            run.restore_completed()
+            run.finish(callbacks, interrupted=True)
             return
-        progress.keep_best(trainer.network)
-        self._finish(callbacks, ran_out=stopping and not stopped)
-
-    def _finish(self, callbacks, *, interrupted=None, ran_out=False):
-        """End the fit, with a warning after Ctrl-C (``interrupted``: whether
-        with early stopping) or if the epochs ran out (``ran_out``) before the
-        stopping rule ended training."""
-        callbacks.end()
-        if interrupted is not None:
-            which = "best epoch so far" if interrupted else "last completed epoch"
-            warnings.warn(
-                f"Training interrupted after {self.n_iter_} epochs; the estimator "
-                f"keeps the weights of the {which}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        elif ran_out:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-
-    def _split(self, data, early_stopping, trainer):
-        """``(training data, validation data or None)``."""
-        if not early_stopping:
-            return data, None
-        X, y, sample_weight = data
-        return split_validation(
-            X,
-            y,
-            sample_weight,
-            self.validation_fraction,
-            self._stratify_labels(y),
-            trainer.rng,
-        )
-
-    def _one_epoch(self, trainer, history, progress, data, validation):
-        """Train, check and score one epoch; True when it is the best validated one.
-
-        The checks for divergence come before the score, which a diverged
-        network's outputs would make NaN.
-        """
-        n_samples = data[0].shape[0]
-        loss = trainer.run_epoch(*data, self._batch_size(n_samples), self.shuffle)
-        check = (
-            loss,
-            trainer.network,
-            history.n_iter + 1,
-            self.learning_rate,
-            progress.reference_loss(trainer),
-        )
-        raise_if_diverged(*check)
-        if validation is None:  # the score is the negated training loss
-            progress.plateau.update(-loss)
-            history.record(loss, n_samples, None, progress.plateau.best_score)
-            return False
-        X_validation, y_validation, validation_weight = validation
-        outputs = trainer.network.forward(X_validation)
-        raise_if_diverged(*check, outputs=outputs)
-        score = self._validation_score(outputs, y_validation, validation_weight)
-        improved = progress.plateau.update(score)
-        history.record(loss, n_samples, score, progress.plateau.best_score)
-        return improved
-
-    def _end_epoch(self, history, epoch_start):
-        """After a completed epoch: the verbose line and the hook."""
-        if self.verbose:
-            print(history.describe_last_epoch(time.perf_counter() - epoch_start))
-        self._on_epoch_end(history)
+        run.keep_best()
+        run.finish(callbacks, ran_out=stopping and not stopped)
 
     def _on_epoch_end(self, history):
         """Called after every completed epoch; does nothing.
@@ -834,75 +759,144 @@ class _Snapshot:
         estimator.__dict__ = {**self.attributes, **callback_state}
 
 
-class _Progress:
-    """What one call to fit has achieved: what Ctrl-C keeps, what it ends with.
+class _EpochRun:
+    """The epochs of one call with a stochastic optimizer (`BaseNNFS._train`).
+
+    It splits off the validation data, then trains, checks, scores and
+    publishes each epoch, and keeps what Ctrl-C keeps: the estimator as after
+    the last completed epoch, with early stopping the best weights so far.
 
     Parameters
+    ----------
+    estimator : BaseNNFS
+        Gives the settings; receives the network and the fitted attributes.
+    trainer : Trainer
+    history : History
+        The record to continue (a warm start continues the previous one).
+    data : tuple (X, y_encoded, sample_weight)
+    early_stopping : bool
+        Whether to hold out validation data and score every epoch on it.
+
+    Attributes
     ----------
     plateau : Plateau
         The stopping rule, from the score where the call starts.
     best_params : ndarray of shape (n_parameters,) or None
-        With early stopping, the best weights so far (None until an epoch
-        improves, or without early stopping).
-    previous_first_loss : float
-        The first epoch's loss of the model's earlier calls (0 if none).
-
-    Attributes
-    ----------
+        With early stopping, the best weights so far.
     completed : tuple or None
         The last completed epoch of the call (None before the first one):
         the estimator's attributes, the trainer's state and the best weights
         after it.
     """
 
-    def __init__(self, plateau, best_params, previous_first_loss):
-        self.plateau = plateau
-        self.best_params = best_params
-        self.previous_first_loss = previous_first_loss
+    def __init__(self, estimator, trainer, history, data, *, early_stopping):
+        self.estimator, self.trainer, self.history = estimator, trainer, history
+        self.data, self.validation = data, None
+        if early_stopping:
+            X, y, sample_weight = data
+            self.data, self.validation = split_validation(
+                X,
+                y,
+                sample_weight,
+                estimator.validation_fraction,
+                estimator._stratify_labels(y),
+                trainer.rng,
+            )
+        # Published now so that hooks and callbacks see the network.
+        estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
+        estimator._training_rng = trainer.rng
+        # The first epoch's loss of the model's earlier calls (0 if none).
+        self.previous_first_loss = history.loss_curve[0] if history.loss_curve else 0.0
+        self.plateau, self.best_params = self._starting_point()
         self.completed = None
 
-    @classmethod
-    def start(cls, trainer, history, validation, tol, validation_score):
-        """Where a call starts, from the model's ``history``.
-
-        ``validation`` is the validation data or None; ``validation_score``
-        is the estimator's ``_validation_score``.
-        """
-        previous_first_loss = history.loss_curve[0] if history.loss_curve else 0.0
-        if validation is None or not history.n_iter:
-            plateau = Plateau(tol, history.best_score(validation is not None))
-            return cls(plateau, None, previous_first_loss)
+    def _starting_point(self):
+        """The stopping rule and the best weights where the call starts."""
+        tol, validation = self.estimator.tol, self.validation
+        network = self.trainer.network
+        if validation is None or not self.history.n_iter:
+            return Plateau(tol, self.history.best_score(validation is not None)), None
         # A warm start draws a new validation split, on which the previous
         # best score was never measured: the weights it starts from are the
         # first candidate, scored on the new split like every epoch after.
-        outputs = trainer.network.forward(validation[0])
+        outputs = network.forward(validation[0])
         if not np.isfinite(outputs).all():
-            return cls(Plateau(tol), None, previous_first_loss)
-        score = validation_score(outputs, *validation[1:])
-        start_params = trainer.network.flat_params_copy()
-        return cls(Plateau(tol, score), start_params, previous_first_loss)
+            return Plateau(tol), None
+        score = self.estimator._validation_score(outputs, *validation[1:])
+        return Plateau(tol, score), network.flat_params_copy()
 
-    def reference_loss(self, trainer):
-        """The loss `raise_if_diverged` measures the growth from."""
-        return max(self.previous_first_loss, trainer.start_loss)
-
-    def complete_epoch(self, estimator, trainer, improved):
-        """Record the epoch just completed (and published on ``estimator``)."""
-        saved = trainer.save()
+    def epoch(self):
+        """Train, check and score one epoch; publish it, then the verbose line
+        and the hook."""
+        epoch_start = time.perf_counter()
+        improved = self._train_and_score()
+        self.history.store(self.estimator, self.validation is not None)
+        saved = self.trainer.save()
         best_params = saved[0] if improved else self.best_params
         # One assignment: an interrupt finds the previous epoch or this one.
-        self.completed = (_Snapshot(estimator), saved, best_params)
+        self.completed = (_Snapshot(self.estimator), saved, best_params)
         self.best_params = best_params
+        if self.estimator.verbose:
+            seconds = time.perf_counter() - epoch_start
+            print(self.history.describe_last_epoch(seconds))
+        self.estimator._on_epoch_end(self.history)
 
-    def restore_completed(self, estimator, trainer):
+    def _train_and_score(self):
+        """One epoch trained, checked and recorded; True when it is the best
+        validated one. The checks for divergence come before the score, which
+        a diverged network's outputs would make NaN."""
+        estimator, trainer, history = self.estimator, self.trainer, self.history
+        n_samples = self.data[0].shape[0]
+        batch_size = estimator._batch_size(n_samples)
+        loss = trainer.run_epoch(*self.data, batch_size, estimator.shuffle)
+        reference = max(self.previous_first_loss, trainer.start_loss)
+        check = (loss, trainer.network, history.n_iter + 1, estimator.learning_rate)
+        raise_if_diverged(*check, reference)
+        if self.validation is None:  # the score is the negated training loss
+            self.plateau.update(-loss)
+            history.record(loss, n_samples, None, self.plateau.best_score)
+            return False
+        X_validation, y_validation, validation_weight = self.validation
+        outputs = trainer.network.forward(X_validation)
+        raise_if_diverged(*check, reference, outputs=outputs)
+        score = estimator._validation_score(outputs, y_validation, validation_weight)
+        improved = self.plateau.update(score)
+        history.record(loss, n_samples, score, self.plateau.best_score)
+        return improved
+
+    def stalled(self):
+        return self.plateau.stalled(self.estimator.n_iter_no_change)
+
+    def restore_completed(self):
         """Put back the estimator as after the last completed epoch."""
-        snapshot, saved, best_params = self.completed
-        snapshot.restore(estimator)
-        trainer.restore(saved)
-        self.best_params = best_params
-        self.keep_best(trainer.network)
+        snapshot, saved, self.best_params = self.completed
+        snapshot.restore(self.estimator)
+        self.trainer.restore(saved)
+        self.keep_best()
 
-    def keep_best(self, network):
-        """With early stopping, load the best weights into ``network``."""
+    def keep_best(self):
+        """With early stopping, load the best weights into the network."""
         if self.best_params is not None:
-            network.load_flat_params(self.best_params)
+            self.trainer.network.load_flat_params(self.best_params)
+
+    def finish(self, callbacks, *, interrupted=False, ran_out=False):
+        """End the fit, with a warning after Ctrl-C (``interrupted``) or if
+        the epochs ran out before the stopping rule ended training."""
+        callbacks.end()
+        estimator = self.estimator
+        if interrupted:
+            best = self.best_params is not None
+            which = "best epoch so far" if best else "last completed epoch"
+            warnings.warn(
+                f"Training interrupted after {estimator.n_iter_} epochs; the "
+                f"estimator keeps the weights of the {which}.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif ran_out:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )

@@ -6,9 +6,10 @@ The estimators' ``fit`` runs epochs (`BaseNNFS._train`); an epoch is
     loss, grads = network.loss_and_gradients(X_batch, y_batch, weight_batch, ...)
     optimizer.step([network.flat_params], [grads], apply_update=blockwise)
 
-After each epoch, `raise_if_diverged` checks the loss and the weights,
-`Plateau` applies MLPClassifier's stopping rule to the epoch's score, and
-`History` records it.
+After each epoch, `raise_if_diverged` checks the loss, the weights and the
+validation outputs, `Plateau` applies MLPClassifier's stopping rule to the
+epoch's score, and `History` records it; `Trainer.save` keeps what Ctrl-C
+goes back to.
 """
 
 import math
