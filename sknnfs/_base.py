@@ -33,7 +33,7 @@ from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
 from ._network import Network
-from ._optimizers import OPTIMIZERS
+from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._prediction import predict_outputs
 from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
@@ -53,6 +53,7 @@ OUT_ACTIVATIONS = {
     "sigmoid_crossentropy": "logistic",
     "squared_error": "identity",
     "absolute_error": "identity",
+    "poisson": "exp",
 }
 
 
@@ -82,7 +83,10 @@ PARAMETER_CONSTRAINTS = {
     "optimizer": [StrOptions({*OPTIMIZERS, "lbfgs"})],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "decay": [Interval(Real, 0, None, closed="left")],
+    "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
+    "power_t": [Interval(Real, 0, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterov": ["boolean"],
     "rho": [Interval(Real, 0, 1, closed="left")],
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -133,7 +137,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         optimizer,
         learning_rate,
         decay,
+        learning_rate_schedule,
+        power_t,
         momentum,
+        nesterov,
         rho,
         beta_1,
         beta_2,
@@ -163,7 +170,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.decay = decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
         self.momentum = momentum
+        self.nesterov = nesterov
         self.rho = rho
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -432,10 +442,12 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
                     trainer, history, plateau, data, validation, batch_size
                 ):
                     best_params = network.flat_params_copy()
+                trainer.optimizer.end_epoch(history.n_samples_seen)
                 completed_params = network.flat_params_copy()
                 self._end_epoch(history, validation is not None, epoch_start)
                 stopped = callbacks.end_epoch() or (
-                    stopping and plateau.stalled(self.n_iter_no_change)
+                    stopping
+                    and plateau.should_stop(self.n_iter_no_change, trainer.optimizer)
                 )
                 if stopped:
                     break
@@ -596,6 +608,9 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         # describes how the older estimators were made.
         state.setdefault("bias_init", "zeros")
         state.setdefault("max_fun", 15000)
+        state.setdefault("learning_rate_schedule", "constant")
+        state.setdefault("power_t", 0.5)
+        state.setdefault("nesterov", False)
         super().__setstate__(state)
 
 

@@ -7,8 +7,9 @@ The estimators' ``fit`` runs epochs (`BaseNNFS._train`); an epoch is
     optimizer.step([network.flat_params], [grads], apply_update=blockwise)
 
 After each epoch, `raise_if_diverged` checks the loss and the weights,
-`Plateau` applies MLPClassifier's stopping rule to the epoch's score, and
-`History` records it.
+`Plateau` applies MLPClassifier's stopping rule to the epoch's score (or,
+under the ``'adaptive'`` schedule, has the optimizer lower its learning rate),
+and `History` records it.
 """
 
 import math
@@ -175,6 +176,21 @@ class Plateau:
 
     def stalled(self, n_iter_no_change):
         return self.epochs_without_improvement >= n_iter_no_change
+
+    def should_stop(self, n_iter_no_change, optimizer):
+        """Whether training stops after this epoch.
+
+        It stops when the scores have stalled, unless the optimizer's
+        ``'adaptive'`` schedule lowers the learning rate instead
+        (`_Optimizer.reduce_learning_rate_on_plateau`): then the count of
+        epochs without improvement starts again, as in `MLPClassifier`.
+        """
+        if not self.stalled(n_iter_no_change):
+            return False
+        if optimizer.reduce_learning_rate_on_plateau():
+            self.epochs_without_improvement = 0
+            return False
+        return True
 
 
 class History:
