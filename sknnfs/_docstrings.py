@@ -57,8 +57,9 @@ PARAMETERS = {
     ),
     "learning_rate_schedule": (
         "{'constant', 'invscaling', 'adaptive'}",
-        "`MLPClassifier`'s ``learning_rate`` schedules, for every optimizer. "
-        "``'constant'`` keeps ``learning_rate``. ``'invscaling'`` sets it to "
+        "`MLPClassifier`'s ``learning_rate`` schedules, for every optimizer "
+        "but ``'lbfgs'``. ``'constant'`` keeps ``learning_rate``. "
+        "``'invscaling'`` sets it to "
         "``learning_rate / (t_ + 1) ** power_t`` after each epoch, ``t_`` "
         "counting the training samples seen. ``'adaptive'`` divides it by 5 "
         "each time ``n_iter_no_change`` epochs fail to improve by ``tol``, "
