@@ -12,6 +12,7 @@ from ._layers import Dense, Dropout
 from ._losses import (
     BinaryCrossentropy,
     CategoricalCrossentropy,
+    ExponentialPoissonDeviance,
     MeanAbsoluteError,
     MeanSquaredError,
     SigmoidBinaryCrossentropy,
@@ -39,6 +40,7 @@ __all__ = [
     "SigmoidBinaryCrossentropy",
     "MeanSquaredError",
     "MeanAbsoluteError",
+    "ExponentialPoissonDeviance",
     "SGD",
     "Adagrad",
     "RMSprop",

@@ -43,7 +43,7 @@ from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
 from ._network import Network
-from ._optimizers import OPTIMIZERS
+from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._prediction import predict_outputs
 from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
@@ -63,6 +63,7 @@ OUT_ACTIVATIONS = {
     "sigmoid_crossentropy": "logistic",
     "squared_error": "identity",
     "absolute_error": "identity",
+    "poisson": "exp",
 }
 
 
@@ -92,7 +93,10 @@ PARAMETER_CONSTRAINTS = {
     "optimizer": [StrOptions({*OPTIMIZERS, "lbfgs"})],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "decay": [Interval(Real, 0, None, closed="left")],
+    "learning_rate_schedule": [StrOptions(set(SCHEDULES))],
+    "power_t": [Interval(Real, 0, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterov": ["boolean"],
     "rho": [Interval(Real, 0, 1, closed="left")],
     "beta_1": [Interval(Real, 0, 1, closed="left")],
     "beta_2": [Interval(Real, 0, 1, closed="left")],
@@ -143,7 +147,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         optimizer,
         learning_rate,
         decay,
+        learning_rate_schedule,
+        power_t,
         momentum,
+        nesterov,
         rho,
         beta_1,
         beta_2,
@@ -173,7 +180,10 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.decay = decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
         self.momentum = momentum
+        self.nesterov = nesterov
         self.rho = rho
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -441,6 +451,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         if incremental and type(optimizer) is type(self._optimizer):
             optimizer = copy.deepcopy(self._optimizer)
             optimizer.set_hyperparameters(**self._optimizer_settings())
+            optimizer.end_epoch(self.t_)  # 'invscaling': the rate at the clock
         return Trainer(network, optimizer, copy.deepcopy(self._training_rng))
 
     def _optimizer_settings(self):
@@ -481,8 +492,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         try:
             for _ in range(max_epochs):
                 callbacks.begin_epoch()
-                run.epoch()
-                stopped = callbacks.end_epoch() or (stopping and run.stalled())
+                stopped = run.epoch(callbacks, stopping)
                 if stopped:
                     break
         except KeyboardInterrupt:
@@ -585,6 +595,9 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         # describes how the older estimators were made.
         state.setdefault("bias_init", "zeros")
         state.setdefault("max_fun", 15000)
+        state.setdefault("learning_rate_schedule", "constant")
+        state.setdefault("power_t", 0.5)
+        state.setdefault("nesterov", False)
         super().__setstate__(state)
 
 
@@ -819,27 +832,50 @@ class _EpochRun:
         # A warm start draws a new validation split, on which the previous
         # best score was never measured: the weights it starts from are the
         # first candidate, scored on the new split like every epoch after.
-        outputs = network.forward(validation[0])
-        if not np.isfinite(outputs).all():
+        logits, predictions = self._validation_outputs()
+        if not np.isfinite(predictions).all():
             return Plateau(tol), None
-        score = self.estimator._validation_score(outputs, *validation[1:])
+        score = self.estimator._validation_score(logits, *validation[1:])
         return Plateau(tol, score), network.flat_params_copy()
 
-    def epoch(self):
-        """Train, check and score one epoch; publish it, then the verbose line
-        and the hook."""
+    def _validation_outputs(self):
+        """The network's logits for the validation data, and its predictions
+        (probabilities, or the regressor's means), which the score compares."""
+        network = self.trainer.network
+        logits = network.forward(self.validation[0])
+        return logits, network.loss.output_activation(logits)
+
+    def epoch(self, callbacks, stopping):
+        """Train, check, score and publish one epoch, then the verbose line,
+        the hook and the callbacks' end of the epoch; whether training stops
+        (a callback asks to, or with ``stopping`` the stopping rule)."""
         epoch_start = time.perf_counter()
         improved = self._train_and_score()
+        optimizer = self.trainer.optimizer
+        optimizer.end_epoch(self.history.n_samples_seen)  # the schedule's clock
         self.history.store(self.estimator, self.validation is not None)
+        self._complete(improved)
+        if self.estimator.verbose:
+            seconds = time.perf_counter() - epoch_start
+            print(self.history.describe_last_epoch(seconds))
+        self.estimator._on_epoch_end(self.history)
+        if callbacks.end_epoch():
+            return True
+        if not stopping:
+            return False
+        rate = optimizer.scheduled_learning_rate
+        stop = self.plateau.should_stop(self.estimator.n_iter_no_change, optimizer)
+        if optimizer.scheduled_learning_rate != rate:
+            self._complete(False)  # 'adaptive' lowered the rate: part of the epoch
+        return stop
+
+    def _complete(self, improved):
+        """Record the epoch just published as the last completed one."""
         saved = self.trainer.save()
         best_params = saved[0] if improved else self.best_params
         # One assignment: an interrupt finds the previous epoch or this one.
         self.completed = (_Snapshot(self.estimator), saved, best_params)
         self.best_params = best_params
-        if self.estimator.verbose:
-            seconds = time.perf_counter() - epoch_start
-            print(self.history.describe_last_epoch(seconds))
-        self.estimator._on_epoch_end(self.history)
 
     def _train_and_score(self):
         """One epoch trained, checked and recorded; True when it is the best
@@ -856,16 +892,12 @@ class _EpochRun:
             self.plateau.update(-loss)
             history.record(loss, n_samples, None, self.plateau.best_score)
             return False
-        X_validation, y_validation, validation_weight = self.validation
-        outputs = trainer.network.forward(X_validation)
-        raise_if_diverged(*check, reference, outputs=outputs)
-        score = estimator._validation_score(outputs, y_validation, validation_weight)
+        logits, predictions = self._validation_outputs()
+        raise_if_diverged(*check, reference, outputs=predictions)
+        score = estimator._validation_score(logits, *self.validation[1:])
         improved = self.plateau.update(score)
         history.record(loss, n_samples, score, self.plateau.best_score)
         return improved
-
-    def stalled(self):
-        return self.plateau.stalled(self.estimator.n_iter_no_change)
 
     def restore_completed(self):
         """Put back the estimator as after the last completed epoch."""

@@ -17,8 +17,11 @@ __all__ = ["fill_docstring"]
 # name -> (type, description); the default comes from the signature.
 PARAMETERS = {
     "loss": (
-        "{'squared_error', 'absolute_error'}",
-        "Mean squared error or mean absolute error, averaged over outputs.",
+        "{'squared_error', 'absolute_error', 'poisson'}",
+        "Mean squared error or mean absolute error, averaged over outputs; or "
+        "half the Poisson deviance, as `MLPRegressor`'s ``'poisson'``, with "
+        "an exponential output (the network predicts the log of the mean) "
+        "and non-negative targets.",
     ),
     "hidden_layer_sizes": (
         "array-like of int",
@@ -49,10 +52,28 @@ PARAMETERS = {
     "learning_rate": ("float", "Initial learning rate of every optimizer."),
     "decay": (
         "float",
-        "Learning-rate decay per step: ``lr_t = learning_rate / (1 + decay * t)``, "
-        "``t`` counting the optimizer's steps.",
+        "The book's learning-rate decay per step: the schedule's rate is "
+        "divided by ``1 + decay * t``, ``t`` counting the optimizer's steps.",
     ),
+    "learning_rate_schedule": (
+        "{'constant', 'invscaling', 'adaptive'}",
+        "`MLPClassifier`'s ``learning_rate`` schedules, for every optimizer "
+        "but ``'lbfgs'``. ``'constant'`` keeps ``learning_rate``. "
+        "``'invscaling'`` sets it to "
+        "``learning_rate / (t_ + 1) ** power_t`` after each epoch, ``t_`` "
+        "counting the training samples seen. ``'adaptive'`` divides it by 5 "
+        "each time ``n_iter_no_change`` epochs fail to improve by ``tol``, "
+        "instead of stopping, and stops when such a plateau comes with the "
+        "rate already at most 1e-6. ``decay`` multiplies into each of them.",
+    ),
+    "power_t": ("float", "Exponent of the ``'invscaling'`` schedule."),
     "momentum": ("float", "Momentum of ``'sgd'``."),
+    "nesterov": (
+        "bool",
+        "Nesterov's momentum for ``'sgd'`` (`MLPClassifier`'s "
+        "``nesterovs_momentum``): each step adds ``momentum * v - lr_t * g`` "
+        "with the updated velocity ``v``, instead of ``v``.",
+    ),
     "rho": ("float", "Cache decay of ``'rmsprop'``."),
     "beta_1": ("float", "Decay of the first moment estimates of ``'adam'``."),
     "beta_2": ("float", "Decay of the second moment estimates of ``'adam'``."),

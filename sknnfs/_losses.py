@@ -9,16 +9,17 @@ Every loss has the book's three methods::
 The loss of a batch is ``mean(sample_weight * sample_losses)`` (weights
 default to one), and ``backward`` is the gradient of that mean.
 
-The *fused* losses, `SoftmaxCategoricalCrossentropy` and
-`SigmoidBinaryCrossentropy`, take the output layer's **logits** instead of
-probabilities. They compute the loss by log-sum-exp, so that it is finite for
-any finite logits (never ``log(0)``), and their gradient collapses to
-``(p - y) / n``. Together with `MeanSquaredError` and `MeanAbsoluteError`
-(whose "logits" are the predictions themselves) they also offer
-``loss_and_gradient``, the single call that a training step makes.
+The *fused* losses, `SoftmaxCategoricalCrossentropy`,
+`SigmoidBinaryCrossentropy` and `ExponentialPoissonDeviance`, take the output
+layer's **logits** instead of probabilities (or means). The cross-entropies
+compute the loss by log-sum-exp, so that it is finite for any finite logits
+(never ``log(0)``), and every fused gradient collapses to ``(p - y) / n``.
+Together with `MeanSquaredError` and `MeanAbsoluteError` (whose "logits" are
+the predictions themselves) they also offer ``loss_and_gradient``, the single
+call that a training step makes.
 
 Each fused loss also has ``output_activation``, which turns logits into
-what the network predicts (softmax, sigmoid or the identity).
+what the network predicts (softmax, sigmoid, exp or the identity).
 
 This module imports only NumPy and the engine's kernels.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "SigmoidBinaryCrossentropy",
     "MeanSquaredError",
     "MeanAbsoluteError",
+    "ExponentialPoissonDeviance",
 ]
 
 # The book clips probabilities to [1e-7, 1 - 1e-7] before taking logs.
@@ -302,9 +304,80 @@ class MeanAbsoluteError(_Loss):
         return y_pred
 
 
+class ExponentialPoissonDeviance(_Loss):
+    """Exponential output followed by half the Poisson deviance, from logits.
+
+    The network's output ``z`` is the log of the predicted mean,
+    ``mu = exp(z)``. Per output the loss is half the Poisson deviance,
+    ``y log(y / mu) - y + mu``, written in ``z`` as
+    ``exp(z) - y z + y log(y) - y`` (``0 log 0 = 0``), which never divides
+    by ``mu`` or takes its log, so a very negative ``z`` costs nothing
+    numerically; the loss is zero where ``mu = y``. It is averaged over the
+    outputs, as `MeanSquaredError` is. The gradient with respect to the
+    logits is ``(exp(z) - y) / (n_outputs * n_samples)``. Targets must be
+    non-negative. `MLPRegressor`'s ``loss='poisson'`` is the same loss
+    summed (not averaged) over the outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknnfs import ExponentialPoissonDeviance
+    >>> loss = ExponentialPoissonDeviance()
+    >>> float(loss.forward(np.log([[2.0]]), np.array([[2.0]]))[0])
+    0.0
+    >>> round(float(loss.forward(np.array([[0.0]]), np.array([[0.0]]))[0]), 6)
+    1.0
+    """
+
+    def forward(self, logits, y_true):
+        """Per-sample losses of shape (n_samples,)."""
+        logits, y_true = _as_2d(logits), _as_2d(y_true)
+        return self._sample_losses(logits, _exp(logits), y_true)
+
+    def backward(self, logits, y_true, sample_weight=None):
+        """Gradient with respect to the logits, ``(exp(z) - y) / n_outputs / n``."""
+        return self.loss_and_gradient(logits, y_true, sample_weight)[1]
+
+    def loss_and_gradient(self, logits, y_true, sample_weight=None, out=None):
+        """Loss and gradient with respect to the logits; see the class docstring."""
+        logits, y_true = _as_2d(logits), _as_2d(y_true)
+        means = _exp(logits)
+        sample_losses = self._sample_losses(logits, means, y_true)
+        if sample_weight is not None:
+            sample_losses = sample_losses * sample_weight
+        gradient = np.subtract(means, y_true, out=out)
+        gradient /= logits.shape[1]
+        return float(np.mean(sample_losses)), _scale_by_weight(gradient, sample_weight)
+
+    @staticmethod
+    def _sample_losses(logits, means, y_true):
+        """``mean(exp(z) - y z + y log(y) - y)`` over the outputs."""
+        losses = means - y_true * logits
+        losses += _y_log_y(y_true) - y_true
+        return np.mean(losses, axis=-1)
+
+    @staticmethod
+    def output_activation(logits):
+        """The predicted means from the logits (exp)."""
+        return np.exp(logits)
+
+
+def _exp(logits):
+    # exp of a huge logit overflows to inf: then the loss really is beyond the
+    # dtype, and the training loop reports it as divergence.
+    with np.errstate(over="ignore"):
+        return np.exp(logits)
+
+
+def _y_log_y(values):
+    """``values * log(values)``, zero where ``values`` is zero."""
+    return values * np.log(np.where(values > 0, values, 1))
+
+
 LOSSES = {
     "softmax_crossentropy": SoftmaxCategoricalCrossentropy,
     "sigmoid_crossentropy": SigmoidBinaryCrossentropy,
     "squared_error": MeanSquaredError,
     "absolute_error": MeanAbsoluteError,
+    "poisson": ExponentialPoissonDeviance,
 }

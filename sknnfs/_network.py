@@ -37,7 +37,7 @@ class Network:
         ``(n_features, hidden_1, ..., hidden_k, n_outputs)``.
     hidden_activation : {'relu', 'sigmoid', 'tanh', 'linear'}, default='relu'
     loss : {'softmax_crossentropy', 'sigmoid_crossentropy', 'squared_error', \
-            'absolute_error'}, default='softmax_crossentropy'
+            'absolute_error', 'poisson'}, default='softmax_crossentropy'
         The output loss, fused with its output activation.
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped while training.

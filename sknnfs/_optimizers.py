@@ -5,13 +5,22 @@ parameters **in place**::
 
     optimizer.step(params, grads)
 
-``params`` and ``grads`` are matching lists of arrays. Every optimizer applies
-the book's learning-rate decay, ``lr_t = learning_rate / (1 + decay * t)``,
-where ``t`` counts the steps taken before this one. Defaults follow the book.
-Unlike the book, nothing is attached to the layers (no ``layer.weight_cache``):
-the state lives in ``self.state``, one entry per parameter array, created on
-the first step. ``step`` may use the ``grads`` arrays as scratch space and
-overwrite them.
+``params`` and ``grads`` are matching lists of arrays. Unlike the book,
+nothing is attached to the layers (no ``layer.weight_cache``): the state
+lives in ``self.state``, one entry per parameter array, created on the first
+step. ``step`` may use the ``grads`` arrays as scratch space and overwrite
+them. Defaults follow the book.
+
+The learning rate of a step is the schedule's rate times the book's decay::
+
+    lr_t = scheduled_learning_rate / (1 + decay * t)
+
+where ``t`` counts the steps taken before this one, and the schedule is
+`MLPClassifier`'s ``learning_rate`` option: ``'constant'`` keeps
+``learning_rate``; ``'invscaling'`` sets ``learning_rate / (t_ + 1)**power_t``
+at the end of each epoch (`end_epoch`), ``t_`` counting the training samples
+seen; ``'adaptive'`` divides the rate by 5 each time the training loop
+reports a plateau (`reduce_learning_rate_on_plateau`).
 
 This module imports only NumPy and the engine's kernels.
 """
@@ -20,25 +29,83 @@ import numpy as np
 
 from ._kernels import adam_update, scaled_step
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "SCHEDULES"]
+
+
+SCHEDULES = ("constant", "invscaling", "adaptive")
+
+# MLPClassifier's 'adaptive' rule: the factor a plateau divides the rate by,
+# and the rate at or below which a plateau ends training instead.
+ADAPTIVE_FACTOR = 5.0
+ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+
+
+# What steps and schedules change, as opposed to the hyperparameters.
+_STEP_STATE = ("iterations", "state", "scheduled_learning_rate")
 
 
 class _Optimizer:
-    def __init__(self, learning_rate, decay):
+    def __init__(self, learning_rate, decay, learning_rate_schedule, power_t):
+        if learning_rate_schedule not in SCHEDULES:
+            raise ValueError(
+                f"learning_rate_schedule must be one of {SCHEDULES}; "
+                f"got {learning_rate_schedule!r}"
+            )
         self.learning_rate = learning_rate
         self.decay = decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.power_t = power_t
+        self.scheduled_learning_rate = learning_rate
         self.iterations = 0
         self.state = None
 
     def __setstate__(self, state):
-        # sknnfs 0.1 pickled a thread-timing helper with every optimizer.
+        # sknnfs 0.1 pickled a thread-timing helper with every optimizer,
+        # and had no schedules.
         state.pop("_blockwise", None)
+        state.setdefault("learning_rate_schedule", "constant")
+        state.setdefault("power_t", 0.5)
+        state.setdefault("scheduled_learning_rate", state["learning_rate"])
         self.__dict__.update(state)
 
     @property
     def current_learning_rate(self):
-        """The decayed learning rate the next step will use."""
-        return self.learning_rate / (1.0 + self.decay * self.iterations)
+        """The learning rate the next step will use: scheduled, then decayed."""
+        return self.scheduled_learning_rate / (1.0 + self.decay * self.iterations)
+
+    def end_epoch(self, n_samples_seen):
+        """Advance the schedule at the end of an epoch.
+
+        Under ``'invscaling'`` the rate becomes
+        ``learning_rate / (n_samples_seen + 1) ** power_t``, as
+        `MLPClassifier` sets it after each epoch.
+
+        Parameters
+        ----------
+        n_samples_seen : int
+            Training samples seen so far, this epoch's included (the
+            estimator's ``t_``).
+        """
+        if self.learning_rate_schedule == "invscaling":
+            self.scheduled_learning_rate = (
+                self.learning_rate / (n_samples_seen + 1) ** self.power_t
+            )
+
+    def reduce_learning_rate_on_plateau(self):
+        """Whether training goes on after a plateau, with a smaller rate.
+
+        Under ``'adaptive'``, and while the current rate is above 1e-6, the
+        rate is divided by 5 and the answer is True. Otherwise (another
+        schedule, or a rate already at most 1e-6) the rate stays and the
+        answer is False: the plateau ends training.
+        """
+        if (
+            self.learning_rate_schedule != "adaptive"
+            or self.current_learning_rate <= ADAPTIVE_MIN_LEARNING_RATE
+        ):
+            return False
+        self.scheduled_learning_rate /= ADAPTIVE_FACTOR
+        return True
 
     def step(self, params, grads, apply_update=None):
         """Update every array in ``params`` in place from the matching ``grads``.
@@ -74,48 +141,82 @@ class _Optimizer:
     def set_hyperparameters(self, **hyperparameters):
         """Change hyperparameters between steps, keeping the state and ``t``.
 
+        A new ``learning_rate``, ``learning_rate_schedule`` or ``power_t``
+        restarts the scheduled rate from ``learning_rate``, except that under
+        ``'adaptive'`` it keeps the divisions by 5 made so far; under
+        ``'invscaling'`` the next `end_epoch` sets it from the clock.
+
         Parameters
         ----------
-        **hyperparameters : float
+        **hyperparameters
             New values of constructor arguments, e.g. ``learning_rate=0.01``.
         """
+        schedule = self.learning_rate, self.learning_rate_schedule, self.power_t
         for name, value in hyperparameters.items():
-            if name not in self.__dict__ or name in ("iterations", "state"):
+            if name not in self.__dict__ or name in _STEP_STATE:
                 raise TypeError(f"{type(self).__name__} has no hyperparameter {name!r}")
             setattr(self, name, value)
+        if (self.learning_rate, self.learning_rate_schedule, self.power_t) == schedule:
+            return
+        old_rate, old_schedule, _ = schedule
+        if old_schedule == self.learning_rate_schedule == "adaptive":
+            self.scheduled_learning_rate *= self.learning_rate / old_rate
+        else:
+            self.scheduled_learning_rate = self.learning_rate
 
     def save_state(self):
-        """A copy of what the steps change (``t`` and the state), for `load_state`."""
-        if self.state is None:
-            return self.iterations, None
-        return self.iterations, [
-            tuple(a.copy() for a in arrays) for arrays in self.state
-        ]
+        """A copy of what the steps and the schedule change, for `load_state`."""
+        saved = {name: self.__dict__[name] for name in _STEP_STATE}
+        if self.state is not None:
+            saved["state"] = [tuple(a.copy() for a in arrays) for arrays in self.state]
+        return saved
 
     def load_state(self, saved):
         """Go back to the state `save_state` returned (which is then used up)."""
-        self.iterations, self.state = saved
+        self.__dict__.update(saved)
 
     def _update(self, param, grad, state, learning_rate):
         raise NotImplementedError
 
 
 class SGD(_Optimizer):
-    """Stochastic gradient descent with optional momentum.
+    """Stochastic gradient descent with optional (Nesterov) momentum.
 
     ``v = momentum * v - lr_t * g``; ``w += v`` (plain ``w -= lr_t * g``
-    without momentum).
+    without momentum). With ``nesterov``, the step looks ahead along the new
+    velocity, as `MLPClassifier`'s ``nesterovs_momentum`` does:
+    ``w += momentum * v - lr_t * g``.
 
     Parameters
     ----------
     learning_rate : float, default=1.0
     decay : float, default=0.0
     momentum : float, default=0.0
+    nesterov : bool, default=False
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
+            default='constant'
+        See the module docstring.
+    power_t : float, default=0.5
+        Exponent of ``'invscaling'``.
     """
 
-    def __init__(self, learning_rate=1.0, decay=0.0, momentum=0.0):
-        super().__init__(learning_rate, decay)
+    def __init__(
+        self,
+        learning_rate=1.0,
+        decay=0.0,
+        momentum=0.0,
+        *,
+        nesterov=False,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
         self.momentum = momentum
+        self.nesterov = nesterov
+
+    def __setstate__(self, state):
+        state.setdefault("nesterov", False)  # sknnfs 0.1 had no Nesterov step
+        super().__setstate__(state)
 
     def _new_state(self, param):
         return (np.zeros_like(param),) if self.momentum else ()
@@ -132,13 +233,19 @@ class SGD(_Optimizer):
         # float32 update compute in float64.
         scalar = param.dtype.type
         grad *= scalar(learning_rate)
-        if self.momentum:
-            (velocity,) = state
-            velocity *= scalar(self.momentum)
-            velocity -= grad
-            param += velocity
-        else:
+        if not self.momentum:
             param -= grad
+            return
+        (velocity,) = state
+        momentum = scalar(self.momentum)
+        velocity *= momentum
+        velocity -= grad
+        if self.nesterov:
+            # momentum * v - lr_t * g, with the gradient's buffer as scratch.
+            param -= grad
+            param += np.multiply(velocity, momentum, out=grad)
+        else:
+            param += velocity
 
 
 class Adagrad(_Optimizer):
@@ -149,10 +256,23 @@ class Adagrad(_Optimizer):
     learning_rate : float, default=1.0
     decay : float, default=0.0
     epsilon : float, default=1e-7
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
+            default='constant'
+        See the module docstring.
+    power_t : float, default=0.5
+        Exponent of ``'invscaling'``.
     """
 
-    def __init__(self, learning_rate=1.0, decay=0.0, epsilon=1e-7):
-        super().__init__(learning_rate, decay)
+    def __init__(
+        self,
+        learning_rate=1.0,
+        decay=0.0,
+        epsilon=1e-7,
+        *,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
         self.epsilon = epsilon
 
     def _new_state(self, param):
@@ -174,10 +294,24 @@ class RMSprop(_Optimizer):
     decay : float, default=0.0
     epsilon : float, default=1e-7
     rho : float, default=0.9
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
+            default='constant'
+        See the module docstring.
+    power_t : float, default=0.5
+        Exponent of ``'invscaling'``.
     """
 
-    def __init__(self, learning_rate=0.001, decay=0.0, epsilon=1e-7, rho=0.9):
-        super().__init__(learning_rate, decay)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        decay=0.0,
+        epsilon=1e-7,
+        rho=0.9,
+        *,
+        learning_rate_schedule="constant",
+        power_t=0.5,
+    ):
+        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
         self.epsilon = epsilon
         self.rho = rho
 
@@ -212,12 +346,25 @@ class Adam(_Optimizer):
     epsilon : float, default=1e-7
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
+            default='constant'
+        See the module docstring.
+    power_t : float, default=0.5
+        Exponent of ``'invscaling'``.
     """
 
     def __init__(
-        self, learning_rate=0.001, decay=0.0, epsilon=1e-7, beta_1=0.9, beta_2=0.999
+        self,
+        learning_rate=0.001,
+        decay=0.0,
+        epsilon=1e-7,
+        beta_1=0.9,
+        beta_2=0.999,
+        *,
+        learning_rate_schedule="constant",
+        power_t=0.5,
     ):
-        super().__init__(learning_rate, decay)
+        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
         self.epsilon = epsilon
         self.beta_1 = beta_1
         self.beta_2 = beta_2

@@ -21,7 +21,9 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
 
     Dense + activation hidden layers and a linear output layer, trained by
     minibatch gradient descent on the mean squared (or absolute) error plus
-    the L1/L2 penalties. ``score`` is R², as for every scikit-learn regressor.
+    the L1/L2 penalties; or, with ``loss='poisson'``, an exponential output
+    trained on half the Poisson deviance, for non-negative targets such as
+    counts. ``score`` is R², as for every scikit-learn regressor.
 
     Parameters
     ----------
@@ -51,7 +53,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
 
     _parameter_constraints: dict = {
         **BaseNNFS._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "absolute_error"})],
+        "loss": [StrOptions({"squared_error", "absolute_error", "poisson"})],
     }
 
     def __init__(
@@ -62,7 +64,10 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         optimizer="adam",
         learning_rate=0.001,
         decay=0.0,
+        learning_rate_schedule="constant",
+        power_t=0.5,
         momentum=0.9,
+        nesterov=False,
         rho=0.9,
         beta_1=0.9,
         beta_2=0.999,
@@ -93,7 +98,10 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             optimizer=optimizer,
             learning_rate=learning_rate,
             decay=decay,
+            learning_rate_schedule=learning_rate_schedule,
+            power_t=power_t,
             momentum=momentum,
+            nesterov=nesterov,
             rho=rho,
             beta_1=beta_1,
             beta_2=beta_2,
@@ -188,6 +196,11 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
                 f"y must have shape (n_samples,) or (n_samples, n_outputs); "
                 f"got an array of shape {y.shape}"
             )
+        if self.loss == "poisson" and y.size and y.min() < 0:
+            raise ValueError(
+                "loss='poisson' needs non-negative targets y (counts, rates); "
+                f"got a minimum of {float(y.min()):g}"
+            )
         return y
 
     def _init_targets(self, y, *, classes, incremental):
@@ -228,7 +241,9 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         return self.loss
 
     def _validation_score(self, outputs, y_encoded, sample_weight):
-        return r2_score(y_encoded, outputs, sample_weight=sample_weight)
+        # R² of the predictions: the means under loss='poisson'.
+        predictions = self._network.loss.output_activation(outputs)
+        return r2_score(y_encoded, predictions, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted targets.
@@ -270,6 +285,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
 
@@ -304,6 +320,10 @@ fill_docstring(
             "Hold out ``validation_fraction`` of the data, stop when its R² "
             "stops improving, and keep the best epoch's weights.",
         ),
-        "out_activation_": ("'identity'", "The output layer is linear."),
+        "out_activation_": (
+            "{'identity', 'exp'}",
+            "The output layer is linear; with ``loss='poisson'`` its output "
+            "is the log of the prediction (``'exp'``).",
+        ),
     },
 )

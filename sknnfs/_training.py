@@ -8,8 +8,9 @@ The estimators' ``fit`` runs epochs (`BaseNNFS._train`); an epoch is
 
 After each epoch, `raise_if_diverged` checks the loss, the weights and the
 validation outputs, `Plateau` applies MLPClassifier's stopping rule to the
-epoch's score, and `History` records it; `Trainer.save` keeps what Ctrl-C
-goes back to.
+epoch's score (or, under the ``'adaptive'`` schedule, has the optimizer lower
+its learning rate), and `History` records it; `Trainer.save` keeps what
+Ctrl-C goes back to.
 """
 
 import math
@@ -254,6 +255,21 @@ class Plateau:
 
     def stalled(self, n_iter_no_change):
         return self.epochs_without_improvement >= n_iter_no_change
+
+    def should_stop(self, n_iter_no_change, optimizer):
+        """Whether training stops after this epoch.
+
+        It stops when the scores have stalled, unless the optimizer's
+        ``'adaptive'`` schedule lowers the learning rate instead
+        (`_Optimizer.reduce_learning_rate_on_plateau`): then the count of
+        epochs without improvement starts again, as in `MLPClassifier`.
+        """
+        if not self.stalled(n_iter_no_change):
+            return False
+        if optimizer.reduce_learning_rate_on_plateau():
+            self.epochs_without_improvement = 0
+            return False
+        return True
 
 
 class History:

@@ -68,7 +68,12 @@ HIDDEN_ACTIVATION_OPS = {
     "tanh": "Tanh",
     "linear": None,
 }
-OUTPUT_ACTIVATION_OPS = {"softmax": "Softmax", "logistic": "Sigmoid", "identity": None}
+OUTPUT_ACTIVATION_OPS = {
+    "softmax": "Softmax",
+    "logistic": "Sigmoid",
+    "identity": None,
+    "exp": "Exp",
+}
 
 
 def register_converters():

@@ -17,6 +17,15 @@ REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
     NNFSRegressor(early_stopping=True, validation_fraction=0.2),
     NNFSRegressor(optimizer="lbfgs"),
+    # The checks shift their targets to >= 1 for it (tags.target_tags.
+    # positive_only); at the default learning rate, 200 epochs of one batch
+    # do not reach the R² of 0.5 that check_regressors_train asks for on
+    # targets that far from zero (nor does MLPRegressor(loss='poisson')).
+    # At 0.01 the exp output runs away on the checks' features around 100.
+    NNFSRegressor(loss="poisson", learning_rate=0.005),
+    NNFSRegressor(
+        optimizer="sgd", learning_rate=0.01, learning_rate_schedule="invscaling"
+    ),
 ]
 
 # Checks that cannot pass for a reason of principle, not a bug; each is also
@@ -24,6 +33,27 @@ REGRESSOR_CONFIGURATIONS = [
 _REPEATED_ROWS_DROPOUT = (
     "dropout draws an independent mask for every row, so a row repeated k times "
     "is not the same as one row with weight k (equal only in expectation)"
+)
+_REPEATED_ROWS_CLOCK = (
+    "'invscaling' lowers the rate with the number of training rows seen (as "
+    "MLPRegressor's does, which fails this check too): a row repeated k times "
+    "advances that clock k times, a row with weight k once"
+)
+_SGD_ON_UNSCALED_FEATURES = (
+    "the check fits features around 100, unscaled, on which plain SGD at a "
+    "learning rate that fits the other checks' data runs away (the loss grows "
+    "1e9-fold in the second epoch): sknnfs raises 'Training diverged', where "
+    "MLPRegressor(solver='sgd') returns a model with an R² of -8e8"
+)
+_CHECKS_ON_UNSCALED_FEATURES = (
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+)
+_NEGATIVE_TARGETS = (
+    "the check fits make_regression's targets, negative ones among them, "
+    "without applying tags.target_tags.positive_only, and loss='poisson' "
+    "refuses negative y (the Poisson deviance is undefined there)"
 )
 _REPEATED_ROWS_SPLIT = (
     "early stopping holds out random rows: copies of a repeated row can land on "
@@ -70,6 +100,16 @@ def expected_failed_checks(estimator):
         )
         for check in _CHECKS_CALLING_PARTIAL_FIT:
             failures[check] = _PARTIAL_FIT_EARLY_STOPPING
+    if estimator.learning_rate_schedule == "invscaling":
+        failures["check_sample_weight_equivalence_on_dense_data"] = _REPEATED_ROWS_CLOCK
+        failures["check_sample_weight_equivalence_on_sparse_data"] = (
+            _REPEATED_ROWS_CLOCK
+        )
+    if estimator.optimizer == "sgd" and isinstance(estimator, NNFSRegressor):
+        for check in _CHECKS_ON_UNSCALED_FEATURES:
+            failures[check] = _SGD_ON_UNSCALED_FEATURES
+    if getattr(estimator, "loss", None) == "poisson":
+        failures["check_regressor_multioutput"] = _NEGATIVE_TARGETS
     if estimator.optimizer == "lbfgs" and isinstance(estimator, NNFSClassifier):
         failures["check_classifiers_train"] = _LBFGS_FINITE_LOG_PROBA
         failures["check_classifiers_multilabel_output_format_predict_proba"] = (

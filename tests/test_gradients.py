@@ -17,6 +17,7 @@ from sknnfs import (
     CategoricalCrossentropy,
     Dense,
     Dropout,
+    ExponentialPoissonDeviance,
     Linear,
     MeanAbsoluteError,
     MeanSquaredError,
@@ -256,6 +257,58 @@ def test_regression_loss_gradients(loss, sample_weight):
     )
 
 
+@pytest.mark.parametrize("sample_weight", SAMPLE_WEIGHTS, ids=WEIGHT_IDS)
+def test_poisson_deviance_gradient(sample_weight):
+    rng = np.random.default_rng(11)
+    logits = rng.uniform(-2, 2, (N_SAMPLES, 2))
+    counts = rng.poisson(2.0, (N_SAMPLES, 2)).astype(float)
+    counts[0, 0] = 0.0  # y log y at y = 0
+    loss = ExponentialPoissonDeviance()
+
+    analytic = loss.backward(logits.copy(), counts, sample_weight)
+    assert_gradient_close(
+        analytic, lambda: loss.calculate(logits, counts, sample_weight), logits
+    )
+
+
+def half_poisson_deviance(y, mu):
+    """``y log(y / mu) - y + mu`` per value, with ``0 log 0 = 0``."""
+    ratio_log = np.log(np.where(y > 0, y, 1.0) / mu)
+    return np.where(y > 0, y * ratio_log, 0.0) - y + mu
+
+
+def test_poisson_deviance_is_half_the_deviance_of_exp_logits():
+    logits = np.array([[0.0, np.log(3.0)], [-1.0, 2.0], [0.5, -0.25]])
+    counts = np.array([[0.0, 3.0], [2.0, 5.0], [1.0, 0.0]])
+    weights = np.array([1.0, 0.5, 2.0])
+    per_value = half_poisson_deviance(counts, np.exp(logits))
+    assert per_value[0, 1] == 0  # a perfect prediction costs nothing
+    loss = ExponentialPoissonDeviance()
+    np.testing.assert_allclose(
+        loss.forward(logits, counts), per_value.mean(axis=1), rtol=1e-14
+    )
+    assert loss.calculate(logits, counts, weights) == pytest.approx(
+        np.mean(weights * per_value.mean(axis=1)), rel=1e-14
+    )
+    value, gradient = loss.loss_and_gradient(logits.copy(), counts, weights)
+    assert value == loss.calculate(logits, counts, weights)
+    np.testing.assert_allclose(
+        gradient,
+        (np.exp(logits) - counts) * weights[:, None] / (2 * len(counts)),
+        rtol=1e-14,
+    )
+    np.testing.assert_allclose(loss.output_activation(logits), np.exp(logits))
+
+
+def test_poisson_deviance_of_very_negative_logits_is_finite():
+    # mu = exp(-800) underflows to 0: y log(y / mu) would be inf, while the
+    # loss written in the logits is y * 800 + y log(y) - y exactly.
+    loss = ExponentialPoissonDeviance()
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value = loss.forward(np.array([[-800.0]]), np.array([[3.0]]))
+    assert value[0] == pytest.approx(3 * 800 + 3 * np.log(3) - 3, rel=1e-15)
+
+
 # ---------------------------------------------------------- whole network
 N_FEATURES, N_OUTPUTS = 3, 3
 
@@ -267,6 +320,8 @@ def network_targets(loss, rng, initial_outputs):
         return rng.integers(0, 2, (N_SAMPLES, N_OUTPUTS)).astype(float)
     if loss == "squared_error":
         return rng.standard_normal((N_SAMPLES, N_OUTPUTS))
+    if loss == "poisson":
+        return rng.poisson(1.5, (N_SAMPLES, N_OUTPUTS)).astype(float)
     # absolute_error: targets at least 0.5 from the outputs, away from the kink.
     return initial_outputs + away_from_zero(rng, initial_outputs.shape, low=0.5)
 
@@ -280,7 +335,13 @@ def network_targets(loss, rng, initial_outputs):
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "linear"])
 @pytest.mark.parametrize(
     "loss",
-    ["softmax_crossentropy", "sigmoid_crossentropy", "squared_error", "absolute_error"],
+    [
+        "softmax_crossentropy",
+        "sigmoid_crossentropy",
+        "squared_error",
+        "absolute_error",
+        "poisson",
+    ],
 )
 def test_network_gradients(loss, activation, penalties, sample_weight):
     rng = np.random.default_rng(9)

@@ -119,23 +119,37 @@ def test_interrupt_mid_epoch_keeps_the_last_completed_epoch(
     assert estimator.predict(X).shape == (len(X),)
 
 
+# Under 'adaptive' with a huge tol, epochs 2 and 3 do not improve on epoch 1:
+# the plateau at epoch 3 divides the learning rate by 5.
+SCHEDULES = {
+    "constant": {},
+    "adaptive": dict(learning_rate_schedule="adaptive", tol=1e9, n_iter_no_change=2),
+}
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
 @pytest.mark.parametrize("kind", Y)
-def test_an_interrupted_fit_is_the_fit_that_stopped_after_that_epoch(kind, monkeypatch):
-    # Not only the weights: the optimizer's moments and step count, the
-    # shuffling generator and the record are those after epoch 3, so the
-    # model continues exactly as a fit of 3 epochs would.
+def test_an_interrupted_fit_is_the_fit_that_stopped_after_that_epoch(
+    kind, schedule, monkeypatch
+):
+    # Not only the weights: the optimizer's moments, step count and
+    # scheduled rate, the shuffling generator and the record are those after
+    # epoch 3, so the model continues exactly as a fit of 3 epochs would.
     completed_epochs = 3
-    stopped = make_estimator(kind, max_iter=completed_epochs)
+    settings = SCHEDULES[schedule]
+    stopped = make_estimator(kind, max_iter=completed_epochs, **settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         stopped.fit(X, Y[kind])
     interrupt_at_step(monkeypatch, completed_epochs * BATCHES_PER_EPOCH + 2)
-    interrupted = make_estimator(kind)
+    interrupted = make_estimator(kind, **settings)
     with pytest.warns(UserWarning, match=INTERRUPTED.format(completed_epochs)):
         interrupted.fit(X, Y[kind])
     monkeypatch.undo()
     interrupted.set_params(max_iter=completed_epochs)
     assert full_state(interrupted) == full_state(stopped)
+    if schedule == "adaptive":
+        assert interrupted._optimizer.scheduled_learning_rate == 0.001 / 5
     for estimator in (interrupted, stopped):
         estimator.partial_fit(X, Y[kind])
     assert full_state(interrupted) == full_state(stopped)

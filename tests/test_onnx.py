@@ -228,6 +228,16 @@ def test_regressor_multi_output(dtype):
     assert_close(predictions, regressor.predict(X), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_poisson_regressor_exponentiates_its_output(dtype):
+    X = features()
+    counts = np.floor(3 * np.abs(regression_targets(X)))
+    regressor = NNFSRegressor(loss="poisson", **SMALL).fit(X, counts)
+    (predictions,) = run_onnx(to_onnx(regressor, X[:1].astype(dtype)), X.astype(dtype))
+    assert_close(predictions, regressor.predict(X), dtype)
+    assert (predictions > 0).all()
+
+
 # ------------------------------------------------------ layers, activations
 ARCHITECTURES = [((), "relu")] + [
     (hidden_layer_sizes, activation)

@@ -1,9 +1,16 @@
-"""One and two optimizer steps against the book's update rules, written out by hand."""
+"""One and two optimizer steps against the book's update rules, written out by hand.
 
+Nesterov's momentum and the learning-rate schedules are `MLPClassifier`'s:
+they are checked against its update and schedule rules written out by hand,
+and against scikit-learn's own `SGDOptimizer` as a reference implementation.
+"""
+
+import copy
 import pickle
 
 import numpy as np
 import pytest
+from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
 import sknnfs._parallel as parallel_module
 from sknnfs import SGD, Adagrad, Adam, RMSprop
@@ -99,6 +106,21 @@ def book_adam(n_steps, learning_rate, decay, epsilon, beta_1, beta_2):
     return params
 
 
+def mlp_sgd(n_steps, learning_rate, decay, momentum, nesterov):
+    """`MLPClassifier`'s SGD step (``SGDOptimizer._get_updates``), with decay."""
+    params = initial_params()
+    velocities = [np.zeros_like(p) for p in params]
+    for step_index, grads in enumerate(gradient_sequence()[:n_steps]):
+        current_lr = decayed(learning_rate, decay, step_index)
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            velocities[i] = momentum * velocities[i] - current_lr * grad
+            update = velocities[i]
+            if nesterov:  # the step looks ahead along the new velocity
+                update = momentum * velocities[i] - current_lr * grad
+            params[i] = param + update
+    return params
+
+
 # ------------------------------------------------------------------ tests
 @pytest.mark.parametrize("n_steps", [1, 2])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
@@ -108,6 +130,43 @@ def test_sgd(n_steps, momentum, decay):
     assert_params_equal(
         run_steps(optimizer, n_steps), book_sgd(n_steps, LEARNING_RATE, decay, momentum)
     )
+
+
+@pytest.mark.parametrize("n_steps", [1, 2])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("decay", [0.0, DECAY])
+def test_sgd_nesterov(n_steps, momentum, decay):
+    optimizer = SGD(
+        learning_rate=LEARNING_RATE, decay=decay, momentum=momentum, nesterov=True
+    )
+    assert_params_equal(
+        run_steps(optimizer, n_steps),
+        mlp_sgd(n_steps, LEARNING_RATE, decay, momentum, nesterov=True),
+    )
+
+
+def test_nesterov_differs_from_plain_momentum_from_the_first_step():
+    plain = mlp_sgd(1, LEARNING_RATE, 0.0, 0.9, nesterov=False)
+    nesterov = run_steps(SGD(LEARNING_RATE, momentum=0.9, nesterov=True), 1)
+    # Step one: v = -lr g, so Nesterov's step is (1 + momentum) times as long.
+    for plain_array, nesterov_array, start in zip(
+        plain, nesterov, initial_params(), strict=True
+    ):
+        np.testing.assert_allclose(
+            nesterov_array - start, 1.9 * (plain_array - start), rtol=1e-12
+        )
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_steps_match_scikit_learns_sgd_optimizer(nesterov):
+    ours = run_steps(SGD(LEARNING_RATE, momentum=0.8, nesterov=nesterov), 2)
+    params = initial_params()
+    reference = SGDOptimizer(
+        params, LEARNING_RATE, "constant", momentum=0.8, nesterov=nesterov
+    )
+    for grads in gradient_sequence():
+        reference.update_params(params, grads)
+    assert_params_equal(ours, params)
 
 
 @pytest.mark.parametrize("n_steps", [1, 2])
@@ -180,6 +239,138 @@ def test_current_learning_rate_decays_per_step():
     assert seen == [2.0, 2.0 / 1.5, 2.0 / 2.0]
     # Plain SGD moved the parameters by the sum of the decayed rates.
     np.testing.assert_allclose(params[0], -sum(seen), rtol=1e-15)
+
+
+# ---------------------------------------------------------------- schedules
+ALL_OPTIMIZERS = [SGD, Adagrad, RMSprop, Adam]
+
+
+def steps_with_unit_gradient(optimizer, n_steps):
+    params = [np.zeros(2)]
+    for _ in range(n_steps):
+        optimizer.step(params, [np.ones(2)])
+    return params[0]
+
+
+@pytest.mark.parametrize("optimizer_class", ALL_OPTIMIZERS)
+def test_constant_schedule_keeps_the_learning_rate(optimizer_class):
+    optimizer = optimizer_class(learning_rate=0.3)
+    assert optimizer.learning_rate_schedule == "constant"
+    for n_samples_seen in (10, 20):
+        steps_with_unit_gradient(optimizer, 3)
+        optimizer.end_epoch(n_samples_seen)
+        assert not optimizer.reduce_learning_rate_on_plateau()
+    assert optimizer.current_learning_rate == 0.3
+
+
+@pytest.mark.parametrize("optimizer_class", ALL_OPTIMIZERS)
+def test_invscaling_sets_mlps_rate_at_the_end_of_each_epoch(optimizer_class):
+    optimizer = optimizer_class(
+        learning_rate=0.5, learning_rate_schedule="invscaling", power_t=0.25
+    )
+    # As MLPClassifier: the first epoch runs at the initial rate; after each
+    # epoch the rate is learning_rate / (t_ + 1) ** power_t, t_ the samples
+    # seen so far; a plateau never changes it.
+    assert optimizer.current_learning_rate == 0.5
+    for n_samples_seen in (10, 20, 35):
+        steps_with_unit_gradient(optimizer, 2)
+        optimizer.end_epoch(n_samples_seen)
+        assert not optimizer.reduce_learning_rate_on_plateau()
+        assert optimizer.current_learning_rate == pytest.approx(
+            0.5 / (n_samples_seen + 1) ** 0.25, rel=1e-15
+        )
+
+
+def test_invscaling_matches_scikit_learns_sgd_optimizer():
+    ours = SGD(learning_rate=0.5, learning_rate_schedule="invscaling", power_t=0.3)
+    reference = SGDOptimizer([np.zeros(1)], 0.5, "invscaling", power_t=0.3)
+    for n_samples_seen in (7, 14, 1000):
+        ours.end_epoch(n_samples_seen)
+        reference.iteration_ends(n_samples_seen)
+        assert ours.current_learning_rate == pytest.approx(
+            reference.learning_rate, rel=1e-15
+        )
+
+
+def test_plain_sgd_steps_follow_the_invscaling_rate():
+    optimizer = SGD(learning_rate=0.5, learning_rate_schedule="invscaling", power_t=0.5)
+    params = [np.zeros(2)]
+    optimizer.step(params, [np.ones(2)])
+    optimizer.end_epoch(3)
+    optimizer.step(params, [np.ones(2)])
+    np.testing.assert_allclose(params[0], -(0.5 + 0.5 / 4**0.5), rtol=1e-15)
+
+
+@pytest.mark.parametrize("optimizer_class", ALL_OPTIMIZERS)
+def test_adaptive_divides_by_5_at_each_plateau_until_the_rate_is_at_most_1e_6(
+    optimizer_class,
+):
+    optimizer = optimizer_class(learning_rate=1e-4, learning_rate_schedule="adaptive")
+    optimizer.end_epoch(1000)  # epochs alone change nothing
+    rates = [optimizer.current_learning_rate]
+    while optimizer.reduce_learning_rate_on_plateau():
+        rates.append(optimizer.current_learning_rate)
+    # 8e-7 <= 1e-6: the next plateau stops training instead.
+    assert rates == pytest.approx([1e-4, 2e-5, 4e-6, 8e-7], rel=1e-14)
+    assert not optimizer.reduce_learning_rate_on_plateau()
+    assert optimizer.current_learning_rate == pytest.approx(8e-7, rel=1e-14)
+
+
+@pytest.mark.parametrize("learning_rate", [1e-4, 1e-6, 1.000001e-6, 3e-3])
+def test_adaptive_matches_scikit_learns_trigger_stopping(learning_rate):
+    ours = SGD(learning_rate=learning_rate, learning_rate_schedule="adaptive")
+    reference = SGDOptimizer([np.zeros(1)], learning_rate, "adaptive")
+    while True:
+        goes_on = ours.reduce_learning_rate_on_plateau()
+        assert goes_on == (not reference.trigger_stopping("", verbose=False))
+        assert ours.current_learning_rate == reference.learning_rate
+        if not goes_on:
+            break
+
+
+def test_decay_multiplies_into_the_schedule():
+    invscaling = SGD(
+        learning_rate=0.5, decay=0.1, learning_rate_schedule="invscaling", power_t=0.5
+    )
+    steps_with_unit_gradient(invscaling, 3)
+    invscaling.end_epoch(8)
+    assert invscaling.current_learning_rate == pytest.approx(
+        0.5 / 9**0.5 / (1 + 0.1 * 3), rel=1e-15
+    )
+    adaptive = SGD(learning_rate=0.5, decay=0.1, learning_rate_schedule="adaptive")
+    steps_with_unit_gradient(adaptive, 4)
+    assert adaptive.reduce_learning_rate_on_plateau()
+    assert adaptive.current_learning_rate == pytest.approx(
+        0.5 / 5 / (1 + 0.1 * 4), rel=1e-15
+    )
+
+
+def test_adaptive_stops_on_the_decayed_rate():
+    # 2e-6 / (1 + 1.5 * 1) = 8e-7: the rate the next step would use is <= 1e-6.
+    optimizer = SGD(learning_rate=2e-6, decay=1.5, learning_rate_schedule="adaptive")
+    steps_with_unit_gradient(optimizer, 1)
+    assert not optimizer.reduce_learning_rate_on_plateau()
+
+
+def test_an_unknown_schedule_is_a_clear_error():
+    with pytest.raises(ValueError, match="learning_rate_schedule must be one of"):
+        Adam(learning_rate_schedule="cosine")
+
+
+def test_optimizers_pickled_before_schedules_load_with_the_constant_one():
+    optimizer = SGD(0.1, momentum=0.9)
+    steps_with_unit_gradient(optimizer, 2)
+    state = copy.deepcopy(optimizer.__dict__)
+    for name in ("learning_rate_schedule", "power_t", "scheduled_learning_rate"):
+        del state[name]
+    del state["nesterov"]
+    restored = SGD.__new__(SGD)
+    restored.__setstate__(state)
+    assert (restored.learning_rate_schedule, restored.nesterov) == ("constant", False)
+    assert restored.current_learning_rate == 0.1
+    np.testing.assert_array_equal(
+        steps_with_unit_gradient(restored, 1), steps_with_unit_gradient(optimizer, 1)
+    )
 
 
 def test_state_lives_in_the_optimizer_not_on_the_params():
@@ -277,11 +468,12 @@ def small_blocks(monkeypatch):
     "make_optimizer",
     [
         lambda: SGD(learning_rate=0.1, momentum=0.9),
+        lambda: SGD(learning_rate=0.1, momentum=0.9, nesterov=True),
         lambda: Adagrad(),
         lambda: RMSprop(),
         lambda: Adam(decay=0.01),
     ],
-    ids=["sgd", "adagrad", "rmsprop", "adam"],
+    ids=["sgd", "nesterov", "adagrad", "rmsprop", "adam"],
 )
 def test_updates_in_blocks_on_threads_equal_whole_array_updates(
     make_optimizer, small_blocks
@@ -389,7 +581,15 @@ class Float64Spy(np.ndarray):
 
 @pytest.mark.parametrize(
     "optimizer",
-    [SGD(0.1), SGD(0.1, momentum=0.9), Adagrad(), RMSprop(), Adam(), Adam(decay=0.1)],
+    [
+        SGD(0.1),
+        SGD(0.1, momentum=0.9),
+        SGD(0.1, momentum=0.9, nesterov=True),
+        Adagrad(),
+        RMSprop(),
+        Adam(),
+        Adam(decay=0.1),
+    ],
     ids=lambda optimizer: type(optimizer).__name__,
 )
 def test_a_float32_step_never_computes_in_float64(optimizer):

@@ -188,6 +188,28 @@ def test_pickles_from_before_bias_init_load_with_zero_biases_as_their_start(kind
     np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
 
 
+@pytest.mark.parametrize("kind", Y)
+def test_pickles_from_before_schedules_load_and_train_on_as_before(kind):
+    estimator = make_estimator(kind, optimizer="sgd")
+    extra = {"classes": np.unique(Y[kind])} if kind == "classifier" else {}
+    estimator.partial_fit(X, Y[kind], **extra)
+    state = pickle.loads(pickle.dumps(estimator)).__getstate__()
+    # As format 1 was written before the schedules and Nesterov's momentum.
+    for name in ("learning_rate_schedule", "power_t", "nesterov"):
+        del state[name]
+        del state["_optimizer"].__dict__[name]
+    del state["_optimizer"].__dict__["scheduled_learning_rate"]
+    restored = type(estimator).__new__(type(estimator))
+    restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert repr(restored) == repr(estimator)
+    assert restored.get_params() == estimator.get_params()
+    restored.partial_fit(X, Y[kind])
+    estimator.partial_fit(X, Y[kind])
+    assert restored._network.flat_params.tobytes() == (
+        estimator._network.flat_params.tobytes()
+    )
+
+
 # -------------------------------------------------------------------- threads
 @pytest.mark.parametrize("dtype", ("float64", "float32"))
 def test_concurrent_predict_proba_matches_serial_results(dtype):

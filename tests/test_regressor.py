@@ -14,6 +14,7 @@ from nnfs.datasets import sine_data
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
+from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import cross_val_score
 from sklearn.neural_network import MLPRegressor
@@ -330,6 +331,98 @@ def test_absolute_error_trains_and_reduces_mae():
     # The reported loss is the MAE (of the last epoch's batches, each before
     # its step, hence only approximately).
     assert absolute.loss_ == pytest.approx(mae(absolute, everything), rel=0.05)
+
+
+def count_data(n_samples=200, seed=0):
+    """Poisson counts with a log-linear mean: ``log mu = 0.2 + 0.5 x0 - 0.3 x1``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, 2))
+    return X, rng.poisson(np.exp(0.2 + X @ [0.5, -0.3])).astype(float)
+
+
+FULL_BATCH_POISSON = dict(
+    loss="poisson",
+    hidden_layer_sizes=(),
+    optimizer="sgd",
+    momentum=0.5,
+    learning_rate=0.5,
+    batch_size=200,
+    tol=0.0,
+    n_iter_no_change=np.inf,
+    random_state=0,
+)
+
+
+def test_poisson_without_hidden_layers_is_the_poisson_glm():
+    # No hidden layer: log mu = X w + b, fitted by maximum likelihood, the
+    # model of scikit-learn's PoissonRegressor (without penalty).
+    X, counts = count_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor = NNFSRegressor(max_iter=100, **FULL_BATCH_POISSON).fit(X, counts)
+    glm = PoissonRegressor(alpha=0.0, tol=1e-12, max_iter=1000).fit(X, counts)
+    np.testing.assert_allclose(regressor.coefs_[0][:, 0], glm.coef_, atol=1e-7)
+    np.testing.assert_allclose(regressor.intercepts_[0], [glm.intercept_], atol=1e-7)
+    np.testing.assert_allclose(regressor.predict(X), glm.predict(X), rtol=1e-6)
+    assert regressor.out_activation_ == "exp"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_poisson_predicts_exp_of_the_network_and_scores_r2():
+    X, counts = count_data()
+    regressor = NNFSRegressor(
+        loss="poisson", hidden_layer_sizes=(8,), max_iter=5, random_state=0
+    ).fit(X, counts)
+    predictions = regressor.predict(X)
+    np.testing.assert_allclose(
+        predictions, np.exp(regressor._network.forward(X)[:, 0]), rtol=1e-15
+    )
+    assert (predictions > 0).all()
+    assert regressor.score(X, counts) == pytest.approx(
+        hand_r2(counts, predictions), rel=1e-12
+    )
+
+
+def test_poisson_early_stopping_scores_r2_of_the_predicted_means(monkeypatch):
+    splits = []
+
+    def recording_split(*args, **kwargs):
+        splits.append(split_validation(*args, **kwargs))
+        return splits[-1]
+
+    monkeypatch.setattr(base_module, "split_validation", recording_split)
+    X, counts = count_data()
+    settings = dict(FULL_BATCH_POISSON, early_stopping=True, validation_fraction=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor = NNFSRegressor(max_iter=10, **settings).fit(X, counts)
+    ((_, (X_validation, y_validation, _)),) = splits
+    # The scores are R² of the means exp(z), not of the logits z.
+    assert regressor.best_validation_score_ == pytest.approx(
+        hand_r2(y_validation, regressor.predict(X_validation)), rel=1e-10
+    )
+    assert 0 < regressor.best_validation_score_ < 1
+
+
+@pytest.mark.parametrize("bad_y", [[-1.0, 2.0, 3.0, 0.0], [[0.0, 1.0]] * 3 + [[2, -3]]])
+def test_poisson_refuses_negative_targets_and_keeps_the_fitted_model(bad_y):
+    X, counts = count_data(n_samples=4)
+    bad_y = np.asarray(bad_y, dtype=float)
+    regressor = NNFSRegressor(loss="poisson", max_iter=1, random_state=0)
+    with pytest.raises(
+        ValueError, match=r"loss='poisson' needs non-negative targets y"
+    ):
+        regressor.fit(X, bad_y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor.fit(X, counts if bad_y.ndim == 1 else np.column_stack([counts] * 2))
+    fitted = regressor._network.flat_params.copy()
+    with pytest.raises(ValueError, match="minimum of -"):
+        regressor.partial_fit(X, bad_y)
+    np.testing.assert_array_equal(regressor._network.flat_params, fitted)
+    # Zero counts are fine; negative targets are fine for the other losses.
+    regressor.partial_fit(X, np.zeros_like(bad_y))
+    NNFSRegressor(max_iter=1).partial_fit(X, bad_y)
 
 
 def test_float32_input_trains_in_float32():

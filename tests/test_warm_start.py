@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknnfs import SGD, NNFSClassifier, NNFSRegressor
 from sknnfs import _base as base_module
+from sknnfs._optimizers import _Optimizer
 
 # The issue's data.
 X, Y_CLASSES = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
@@ -217,6 +218,46 @@ def test_changed_optimizer_settings_take_effect_on_partial_fit(optimizer, change
     assert not np.allclose(
         estimator._network.flat_params, unchanged._network.flat_params, atol=1e-7
     )
+
+
+@pytest.fixture
+def step_rates(monkeypatch):
+    """The learning rate of every optimizer step, in order."""
+    rates = []
+    step = _Optimizer.step
+
+    def recording_step(self, params, grads, apply_update=None):
+        rates.append(self.current_learning_rate)
+        return step(self, params, grads, apply_update)
+
+    monkeypatch.setattr(_Optimizer, "step", recording_step)
+    return rates
+
+
+def test_a_new_learning_rate_under_invscaling_takes_effect_at_the_clock(step_rates):
+    # 300 rows, one batch each call: the clock t_ is 300 after the first.
+    estimator = fitted(
+        "regressor",
+        "partial_fit",
+        optimizer="sgd",
+        learning_rate=0.01,
+        learning_rate_schedule="invscaling",
+        power_t=0.5,
+        batch_size=300,
+    )
+    estimator.set_params(learning_rate=0.002, power_t=0.25)
+    continued(estimator, "regressor", "partial_fit", n_calls=2)
+    assert step_rates == pytest.approx(
+        [0.01, 0.002 / 301**0.25, 0.002 / 601**0.25], rel=1e-15
+    )
+
+
+def test_a_new_learning_rate_under_adaptive_keeps_the_divisions_by_5():
+    estimator = fitted("classifier", "partial_fit", learning_rate_schedule="adaptive")
+    estimator._optimizer.reduce_learning_rate_on_plateau()  # as a plateau would
+    estimator.set_params(learning_rate=0.01)
+    continued(estimator, "classifier", "partial_fit")
+    assert estimator._optimizer.current_learning_rate == pytest.approx(0.01 / 5)
 
 
 def test_another_optimizer_on_partial_fit_starts_a_new_one():
