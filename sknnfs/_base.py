@@ -57,6 +57,12 @@ PICKLE_FORMAT = 1
 # converted or refused (see `BaseNNFS._is_ready_for_the_network`).
 FAST_PATH_MAX_VALUES = 1 << 16
 
+# The constructor arguments of each optimizer: estimator parameters too.
+OPTIMIZER_PARAMETERS = {
+    name: tuple(inspect.signature(optimizer_class).parameters)
+    for name, optimizer_class in OPTIMIZERS.items()
+}
+
 # The estimators' ``out_activation_`` for each output loss.
 OUT_ACTIVATIONS = {
     "softmax_crossentropy": "softmax",
@@ -445,10 +451,12 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
             l1=self.l1, l2=self.l2, bias_l1=self.bias_l1, bias_l2=self.bias_l2
         )
         network.set_dropout(self.dropout)
-        optimizer = self._make_optimizer()
         # A new kind of optimizer (or one after an 'lbfgs' fit, which leaves
         # none) starts anew.
-        if incremental and type(optimizer) is type(self._optimizer):
+        continued = type(self._optimizer) is OPTIMIZERS.get(self.optimizer)
+        if not (incremental and continued):
+            optimizer = self._make_optimizer()
+        else:
             optimizer = copy.deepcopy(self._optimizer)
             optimizer.set_hyperparameters(**self._optimizer_settings())
             optimizer.end_epoch(self.t_)  # 'invscaling': the rate at the clock
@@ -456,7 +464,7 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
     def _optimizer_settings(self):
         """The parameters the optimizer named by ``optimizer`` takes."""
-        names = inspect.signature(OPTIMIZERS[self.optimizer]).parameters
+        names = OPTIMIZER_PARAMETERS[self.optimizer]
         return {name: getattr(self, name) for name in names}
 
     def _make_optimizer(self):
