@@ -42,16 +42,14 @@ from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
+from ._mlp_names import check_mlp_names, explain_mlp_names
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
+from ._persistence import state_from_pickle, state_to_pickle
 from ._prediction import predict_outputs
 from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
 __all__ = ["BaseNNFS"]
-
-# Layout of a pickled estimator. Bump it when that layout changes, and teach
-# `BaseNNFS.__setstate__` to convert (or refuse) the older formats.
-PICKLE_FORMAT = 1
 
 # Largest input prediction takes without validating it, when it need not be
 # converted or refused (see `BaseNNFS._is_ready_for_the_network`).
@@ -213,6 +211,20 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each estimator's ``__init__`` advice on MLPClassifier names."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = explain_mlp_names(cls.__init__)
+
+    def set_params(self, **params):
+        """Set the parameters; an MLPClassifier name gets advice on ours.
+
+        See `sklearn.base.BaseEstimator.set_params`.
+        """
+        check_mlp_names(type(self), params)
+        return super().set_params(**params)
 
     # ---------------------------------------------------------- subclass API
     @abstractmethod
@@ -585,28 +597,15 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
 
     # ----------------------------------------------------------- persistence
     def __getstate__(self):
-        # BaseEstimator's state may be the live __dict__: never add to it.
-        return {**super().__getstate__(), "_sknnfs_pickle_format": PICKLE_FORMAT}
+        """The state to pickle: the fitted objects as arrays and builtins.
+
+        `sknnfs._persistence` says how, and reads the older formats.
+        """
+        # BaseEstimator's state may be the live __dict__: never write to it.
+        return state_to_pickle(super().__getstate__())
 
     def __setstate__(self, state):
-        state = dict(state)
-        # Pickles from before the format was recorded have format 1's layout.
-        pickle_format = state.pop("_sknnfs_pickle_format", PICKLE_FORMAT)
-        if pickle_format != PICKLE_FORMAT:
-            raise ValueError(
-                f"Cannot load this {type(self).__name__}: it was pickled in "
-                f"sknnfs pickle format {pickle_format!r}, and this version of "
-                f"sknnfs reads only format {PICKLE_FORMAT}. Load it with the "
-                "sknnfs version that saved it, or refit it."
-            )
-        # Parameters added since format 1 was first written: the value that
-        # describes how the older estimators were made.
-        state.setdefault("bias_init", "zeros")
-        state.setdefault("max_fun", 15000)
-        state.setdefault("learning_rate_schedule", "constant")
-        state.setdefault("power_t", 0.5)
-        state.setdefault("nesterov", False)
-        super().__setstate__(state)
+        super().__setstate__(state_from_pickle(state, type(self).__name__))
 
 
 class _LayerArrays(list):

@@ -129,6 +129,17 @@ class Network:
         for layer, (weights, biases) in zip(self.layers, views, strict=True):
             layer.weights, layer.biases = weights, biases
 
+    def hold_flat_params(self, flat_params):
+        """Make ``flat_params`` itself, not a copy, the network's parameters.
+
+        Parameters
+        ----------
+        flat_params : ndarray of shape (n_parameters,)
+            Laid out as `flat_params` is; the layers become views of it.
+        """
+        self.flat_params = flat_params
+        self._bind_layers()
+
     def copy(self):
         """A copy to train on: its own parameters, layers and settings.
 
@@ -173,8 +184,7 @@ class Network:
     def ensure_writeable(self):
         """Copy the parameters if they are read-only (e.g. a memory-mapped pickle)."""
         if not self.flat_params.flags.writeable:
-            self.flat_params = self.flat_params.copy()
-            self._bind_layers()
+            self.hold_flat_params(self.flat_params.copy())
 
     def flat_params_copy(self):
         """A copy of ``flat_params`` (to restore later with `load_flat_params`)."""

@@ -32,6 +32,8 @@ GLUE = {
     "_demo",
     "_doc_links",
     "onnx",
+    "_mlp_names",
+    "_persistence",
 }
 # What the book may take from the standard library: nothing that runs
 # concurrently, times, or reaches outside the process.

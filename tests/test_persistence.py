@@ -5,10 +5,13 @@
 - pickle and joblib round trips (also memory-mapped) predict exactly as
   before, and the loaded model can keep training;
 - pickles record a format version, and a format this version cannot read
-  is a clear error, not a broken model;
+  is a clear error, not a broken model; format 2 pickles the network, the
+  optimizer and the generator as arrays and builtins (no sknnfs classes),
+  and format 1 (the objects themselves, as sknnfs 0.1.0 wrote) still loads;
 - 8 threads calling ``predict_proba`` on one model get the serial results.
 """
 
+import copy
 import pickle
 import threading
 import warnings
@@ -21,7 +24,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sknnfs import NNFSClassifier, NNFSRegressor
-from sknnfs._base import PICKLE_FORMAT
+from sknnfs._persistence import PICKLE_FORMAT
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((120, 6))
@@ -139,7 +142,7 @@ def test_the_memory_mapped_load_really_is_read_only(tmp_path):
 def test_pickles_record_their_format_without_touching_the_estimator():
     estimator = fit_quietly(make_estimator("classifier"), X, Y["classifier"])
     state = estimator.__getstate__()
-    assert state["_sknnfs_pickle_format"] == PICKLE_FORMAT == 1
+    assert state["_sknnfs_pickle_format"] == PICKLE_FORMAT == 2
     assert "_sknnfs_pickle_format" not in estimator.__dict__
     loaded = pickle.loads(pickle.dumps(estimator))
     assert "_sknnfs_pickle_format" not in loaded.__dict__
@@ -161,19 +164,104 @@ def test_an_unreadable_pickle_format_is_a_clear_error(kind):
     with pytest.raises(
         ValueError,
         match=rf"Cannot load this {estimator_class.__name__}: .*pickle format 999"
-        r".*reads only format 1",
+        r".*reads only formats 1 and 2",
     ):
         pickle.loads(payload)
 
 
-def test_pickles_without_a_format_load_as_format_1():
-    # Pickles written before the format was recorded have its layout.
-    estimator = fit_quietly(make_estimator("regressor"), X, Y["regressor"])
-    state = estimator.__getstate__()
-    del state["_sknnfs_pickle_format"]
+@pytest.mark.parametrize("recorded_format", ({"_sknnfs_pickle_format": 1}, {}))
+def test_format_1_pickles_of_the_objects_themselves_still_load(recorded_format):
+    # Format 1 pickled the estimator's __dict__ as it is, network, optimizer
+    # and generator included; pickles written before the format was recorded
+    # have its layout.
+    estimator = make_estimator("regressor")
+    for _ in range(2):
+        estimator.partial_fit(X, Y["regressor"])
+    state = copy.deepcopy({**vars(estimator), **recorded_format})
     restored = NNFSRegressor.__new__(NNFSRegressor)
     restored.__setstate__(state)
-    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+    assert restored.predict(X).tobytes() == estimator.predict(X).tobytes()
+    estimator.partial_fit(X, Y["regressor"])
+    restored.partial_fit(X, Y["regressor"])
+    assert restored.predict(X).tobytes() == estimator.predict(X).tobytes()
+
+
+# The leaves a format 2 pickle may hold: what skops.io trusts by default.
+BUILTIN_LEAVES = (bool, int, float, str, type(None), np.ndarray, np.generic)
+
+
+def leaves(value, path="state"):
+    """``(path, leaf)`` for every leaf of nested dicts, lists and tuples."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(key, f"{path} key")
+            yield from leaves(item, f"{path}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+@pytest.mark.parametrize("optimizer", ("sgd", "adagrad", "rmsprop", "adam"))
+@pytest.mark.parametrize("kind", Y)
+def test_the_pickled_state_is_arrays_and_builtins(kind, optimizer):
+    estimator = fit_quietly(
+        make_estimator(kind, optimizer=optimizer, dropout=0.2, l2=1e-4), X, Y[kind]
+    )
+    objects = {
+        name: vars(estimator)[name]
+        for name in ("_network", "_optimizer", "_training_rng")
+    }
+    state = estimator.__getstate__()
+    not_builtin = {
+        path: type(leaf).__qualname__
+        for path, leaf in leaves(state)
+        if not isinstance(leaf, BUILTIN_LEAVES)
+    }
+    assert not_builtin == {}
+    assert np.shares_memory(state["_network"]["flat_params"], estimator.coefs_[0])
+    # Pickling reads the fitted objects; it neither replaces nor changes them.
+    for name, fitted_object in objects.items():
+        assert vars(estimator)[name] is fitted_object
+    assert type(estimator._training_rng) is np.random.Generator
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    (
+        {"optimizer": "sgd", "momentum": 0.5, "dropout": 0.3, "dtype": "float32"},
+        {"optimizer": "adagrad", "l1": 1e-3, "bias_l2": 1e-3, "activation": "tanh"},
+        {"optimizer": "rmsprop", "activation": "sigmoid", "decay": 1e-2},
+        {"optimizer": "adam", "activation": "linear", "l2": 1e-3, "bias_l1": 1e-4},
+    ),
+)
+def test_a_format_2_pickle_rebuilds_the_same_objects(configuration):
+    estimator = make_estimator("classifier", **configuration)
+    for _ in range(2):
+        estimator.partial_fit(X, Y["classifier"], classes=[0, 1, 2])
+    loaded = pickle.loads(pickle.dumps(estimator))
+    network, loaded_network = estimator._network, loaded._network
+    assert loaded_network.dtype == network.dtype
+    assert loaded_network.layer_sizes == network.layer_sizes
+    assert type(loaded_network.hidden_activation) is type(network.hidden_activation)
+    assert type(loaded_network.loss) is type(network.loss)
+    assert loaded_network.dropout.rate == network.dropout.rate
+    for layer, loaded_layer in zip(network.layers, loaded_network.layers, strict=True):
+        for name in ("l1", "l2", "bias_l1", "bias_l2"):
+            assert getattr(loaded_layer, name) == getattr(layer, name)
+        assert np.shares_memory(loaded_layer.weights, loaded_network.flat_params)
+        assert loaded_layer.weights.tobytes() == layer.weights.tobytes()
+    optimizer, loaded_optimizer = estimator._optimizer, loaded._optimizer
+    assert type(loaded_optimizer) is type(optimizer)
+    assert loaded_optimizer.iterations == optimizer.iterations == 8  # 2 x 4 batches
+    assert vars(loaded_optimizer).keys() == vars(optimizer).keys()
+    for arrays, loaded_arrays in zip(
+        optimizer.state, loaded_optimizer.state, strict=True
+    ):
+        for array, loaded_array in zip(arrays, loaded_arrays, strict=True):
+            assert loaded_array.tobytes() == array.tobytes()
+    assert loaded._training_rng.random() == estimator._training_rng.random()
 
 
 @pytest.mark.parametrize("kind", Y)

@@ -1,8 +1,8 @@
 """Every ```python block of README.md runs, in order, in a scratch directory.
 
 The ```bash blocks are install and test commands; they are not run here.
-`.ci/run` runs the "Development" ones itself, and the last test below checks
-that the README and `.ci/run` say the same commands.
+`.ci/run` runs the README's test command itself, and the last tests below
+check that the README and `.ci/run` say the same commands.
 """
 
 import re
@@ -64,28 +64,50 @@ def _missing(module):
     return False
 
 
-def test_readme_development_commands_are_those_of_ci():
+# The README's two set-up commands, each run in a fresh clone.
+DEMO_COMMAND = (
+    "python3 -m venv .venv && . .venv/bin/activate && "
+    'python -m pip install -e ".[plot]" && python -m sknnfs'
+)
+TEST_COMMAND = (
+    "python3 -m venv .venv && . .venv/bin/activate && "
+    'python -m pip install -e ".[test]" && python -m pytest'
+)
+
+
+def test_the_first_two_commands_run_the_demo_and_the_tests():
+    first, second = blocks("bash")[:2]
+    assert first.splitlines() == [DEMO_COMMAND]
+    assert second.splitlines() == [TEST_COMMAND]
+
+
+def test_ci_runs_the_readme_test_command_with_every_extra_installed():
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11's")
+    ci_lines = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    # Word for word, and last: its exit status is the script's.
+    assert ci_lines[-1] == TEST_COMMAND
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))
+    extras = set(pyproject["project"]["optional-dependencies"])
+    installed = set()
+    for line in ci_lines[:-1]:
+        match = re.fullmatch(r'python -m pip install -e "\.\[([\w,]+)\]"', line)
+        if match:
+            installed.update(match[1].split(","))
+    # dev holds tools for people (ruff, line_profiler), not tests.
+    assert installed | {"test"} == extras - {"dev"}
+
+
+def test_the_development_section_repeats_the_commands_of_ci():
     development = README.split("## Development", 1)[1]
-    (commands,) = blocks_in(development, "bash")[:1]
+    commands = blocks_in(development, "bash")[0].splitlines()
+    assert commands[-1] == TEST_COMMAND
     ci_script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    ci_lines = {line.strip() for line in ci_script.splitlines()}
-    install_and_test = [
-        line
-        for line in commands.splitlines()
-        if "pip install" in line or "pytest" in line
-    ]
-    assert len(install_and_test) == 2
-    for line in install_and_test:
-        assert line in ci_lines, f"README says {line!r}, .ci/run does not"
+    extras_install = commands[0].rsplit(" && ", 1)[1]
+    assert extras_install in ci_script.splitlines()
 
 
 def blocks_in(text, language):
     return [code for lang, code in BLOCK.findall(text) if lang == language]
-
-
-def test_first_commands_install_the_plot_extra_and_run_the_demo():
-    first = blocks("bash")[0].splitlines()
-    assert first == ['pip install -e ".[plot]"', "python -m sknnfs"]
 
 
 def _section(heading):

@@ -1,0 +1,146 @@
+"""What to write instead of an `MLPClassifier`/`MLPRegressor` parameter.
+
+A data scientist coming from scikit-learn's perceptron writes its parameter
+names first. Python's own error for ``NNFSClassifier(solver='adam')`` says
+only that ``solver`` is unexpected; `MLP_PARAMETERS` says which sknnfs
+parameter does the same job (and at which scale), or that there is none
+and why. `check_mlp_names` raises that advice for the constructor (through
+`explain_mlp_names`, which `BaseNNFS.__init_subclass__` wraps around each
+estimator's ``__init__``) and for ``set_params``.
+
+The error is scikit-learn's `InvalidParameterError`, which is both a
+`TypeError` (what Python raises for an unexpected keyword argument) and a
+`ValueError` (what ``BaseEstimator.set_params`` raises for an unknown
+parameter), so that code catching either keeps working.
+"""
+
+import functools
+from typing import NamedTuple
+
+from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import InvalidParameterError
+
+from ._optimizers import OPTIMIZERS
+
+__all__ = ["MLP_PARAMETERS", "check_mlp_names", "explain_mlp_names"]
+
+
+class Advice(NamedTuple):
+    """The sknnfs parameter to use instead (None: none yet), and why or how."""
+
+    instead: str | None
+    explanation: str
+
+
+# The MLP parameters (and values of MLP's ``learning_rate``, whose sknnfs
+# namesake is a float) that sknnfs spells differently or lacks, keyed as a
+# user writes them. The one table to update when sknnfs gains one of them.
+# In the explanations, {mlp} is MLPClassifier or MLPRegressor and
+# {optimizers} the optimizer names sknnfs accepts.
+MLP_PARAMETERS = {
+    "solver": Advice("optimizer", "one of {optimizers} (default 'adam')."),
+    "alpha": Advice(
+        "l2",
+        "scaled by the batch size, l2 = alpha / (2 * batch_size) for a "
+        "classifier and l2 = alpha / batch_size for a regressor (MLPRegressor "
+        "also halves its squared error). {mlp} adds alpha / (2 * n) * "
+        "sum(W**2) to the mean loss of each batch of n samples; sknnfs adds "
+        "l2 * sum(W**2), as the book does. MLP's default alpha=1e-4 with "
+        "200-row batches is l2=2.5e-7 for a classifier, 5e-7 for a regressor.",
+    ),
+    "learning_rate_init": Advice(
+        "learning_rate", "the initial step size, a float (default 0.001)."
+    ),
+    "nesterovs_momentum": Advice(
+        None,
+        "optimizer='sgd' uses the book's classical momentum (momentum=), and "
+        "sknnfs has no Nesterov variant yet.",
+    ),
+    "power_t": Advice(
+        None,
+        "it is the exponent of {mlp}'s learning_rate='invscaling' schedule, "
+        "lr / t**power_t, which sknnfs does not have yet. Its learning rate "
+        "decays as the book's does, lr / (1 + decay * t), with decay=.",
+    ),
+    "max_fun": Advice(
+        None,
+        "it caps the loss evaluations of {mlp}'s solver='lbfgs', and sknnfs "
+        "has no L-BFGS optimizer yet: it trains by epochs of minibatches, "
+        "max_iter= of them at most.",
+    ),
+    "learning_rate='constant'": Advice(
+        "learning_rate",
+        "a float, the step size itself ({mlp}'s learning_rate_init); a "
+        "constant rate is the default (decay=0).",
+    ),
+    "learning_rate='invscaling'": Advice(
+        "decay",
+        "the learning rate decays as the book's does, lr / (1 + decay * t), "
+        "t counting steps; {mlp}'s lr / t**power_t has no equivalent yet. "
+        "learning_rate= is the initial step size, a float ({mlp}'s "
+        "learning_rate_init).",
+    ),
+    "learning_rate='adaptive'": Advice(
+        None,
+        "a schedule that divides the rate when the loss stalls is not there "
+        "yet; decay= gives the book's lr / (1 + decay * t), and learning_rate= "
+        "is the initial step size, a float ({mlp}'s learning_rate_init).",
+    ),
+}
+
+
+def check_mlp_names(estimator_class, params):
+    """Raise `InvalidParameterError` with advice for an MLP name in ``params``.
+
+    Parameters
+    ----------
+    estimator_class : type
+        The sknnfs estimator the parameters are for.
+    params : dict
+        Parameter names and values, as passed to the constructor or to
+        ``set_params``; names the estimator has are left alone.
+    """
+    for name, value in params.items():
+        key = name
+        if isinstance(value, str) and f"{name}={value!r}" in MLP_PARAMETERS:
+            key = f"{name}={value!r}"
+        elif name not in MLP_PARAMETERS:
+            continue
+        if key == name and name in estimator_class._get_param_names():
+            continue
+        raise InvalidParameterError(_message(estimator_class, key))
+
+
+def _message(estimator_class, key):
+    """The error message for `MLP_PARAMETERS`'s entry ``key``."""
+    estimator = estimator_class.__name__
+    mlp = "MLPClassifier"
+    if issubclass(estimator_class, RegressorMixin):
+        mlp = "MLPRegressor"
+    name, _, value = key.partition("=")
+    if value:
+        problem = f"{estimator}'s {name} is a float, not {mlp}'s schedule {value}."
+    else:
+        problem = f"{estimator} has no parameter {name!r}; that is {mlp}'s name."
+    advice = MLP_PARAMETERS[key]
+    explanation = advice.explanation.format(
+        mlp=mlp, optimizers=", ".join(repr(name) for name in sorted(OPTIMIZERS))
+    )
+    if advice.instead is None:
+        return f"{problem} No equivalent yet: {explanation}"
+    return f"{problem} Use {advice.instead}= instead: {explanation}"
+
+
+def explain_mlp_names(init):
+    """Wrap an estimator's ``__init__`` so that MLP names get `check_mlp_names`.
+
+    ``functools.wraps`` keeps the signature visible to `inspect.signature`,
+    which scikit-learn's ``get_params`` and ``clone`` read.
+    """
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        check_mlp_names(type(self), kwargs)
+        init(self, *args, **kwargs)
+
+    return __init__

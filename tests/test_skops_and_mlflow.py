@@ -1,0 +1,142 @@
+"""Saving with skops, and with MLflow (whose default format for scikit-learn is
+skops): the only type a loader has to trust is the estimator class itself.
+
+skops (the test extra) loads only the types it is told to trust, and trusts
+NumPy arrays, builtins and scikit-learn's own classes by default. A fitted
+estimator pickles its network, optimizer and generator as arrays and
+builtins (`sknnfs._persistence`), so the loaded model predicts, and trains
+on, exactly as a pickled one does. MLflow is an optional test dependency
+(not among the extras): its test is skipped without it.
+"""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import skops.io
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknnfs import NNFSClassifier, NNFSRegressor
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((90, 5))
+LABELS = np.array(["setosa", "versicolor", "virginica"])[
+    (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+]
+TARGETS = np.column_stack([X @ np.arange(1.0, 6.0), X[:, 0] * X[:, 1]])
+
+CLASSIFIER = "sknnfs._classifier.NNFSClassifier"
+REGRESSOR = "sknnfs._regressor.NNFSRegressor"
+SMALL = {"hidden_layer_sizes": (8, 4), "batch_size": 32, "random_state": 0}
+CASES = {
+    "classifier, adam, dropout, string labels": (
+        NNFSClassifier(**SMALL, dropout=0.2, l2=1e-3),
+        LABELS,
+        CLASSIFIER,
+    ),
+    "classifier, sgd with momentum, float32, early stopping": (
+        NNFSClassifier(**SMALL, optimizer="sgd", dtype="float32", early_stopping=True),
+        LABELS,
+        CLASSIFIER,
+    ),
+    "regressor, rmsprop, two outputs": (
+        NNFSRegressor(**SMALL, optimizer="rmsprop", loss="absolute_error"),
+        TARGETS,
+        REGRESSOR,
+    ),
+    "regressor, adagrad, one output": (
+        NNFSRegressor(**SMALL, optimizer="adagrad", activation="tanh"),
+        TARGETS[:, 0],
+        REGRESSOR,
+    ),
+}
+
+
+def fitted(estimator, y):
+    """A clone of ``estimator`` after a fit and a partial_fit."""
+    estimator = clone(estimator).set_params(max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(X, y)
+    return estimator.partial_fit(X, y)
+
+
+def outputs(estimator):
+    if hasattr(estimator, "predict_proba"):
+        return estimator.predict_proba(X)
+    return estimator.predict(X)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_skops_round_trip_trusts_only_the_estimator_class(case, tmp_path):
+    estimator, y, class_name = CASES[case]
+    estimator = fitted(estimator, y)
+    path = tmp_path / "model.skops"
+    skops.io.dump(estimator, path)
+    assert skops.io.get_untrusted_types(file=path) == [class_name]
+
+    loaded = skops.io.load(path, trusted=[class_name])
+    assert type(loaded) is type(estimator)
+    assert loaded.get_params() == estimator.get_params()
+    assert outputs(loaded).tobytes() == outputs(estimator).tobytes()
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    # Weights, optimizer state and generator all came back: one more epoch
+    # gives the weights that the same epoch gives after a pickle round trip.
+    unpickled = pickle.loads(pickle.dumps(estimator))
+    loaded.partial_fit(X, y)
+    unpickled.partial_fit(X, y)
+    assert loaded._network.flat_params.tobytes() == (
+        unpickled._network.flat_params.tobytes()
+    )
+    assert loaded._optimizer.iterations == unpickled._optimizer.iterations
+
+
+def test_a_pipeline_needs_only_the_estimator_class_trusted(tmp_path):
+    pipeline = make_pipeline(StandardScaler(), NNFSClassifier(**SMALL, max_iter=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipeline.fit(X, LABELS)
+    path = tmp_path / "pipeline.skops"
+    skops.io.dump(pipeline, path)
+    assert skops.io.get_untrusted_types(file=path) == [CLASSIFIER]
+    loaded = skops.io.load(path, trusted=[CLASSIFIER])
+    assert loaded.predict_proba(X).tobytes() == pipeline.predict_proba(X).tobytes()
+
+
+def test_an_unfitted_estimator_round_trips_through_skops(tmp_path):
+    path = tmp_path / "unfitted.skops"
+    estimator = NNFSRegressor(hidden_layer_sizes=(3,), l1=1e-3, dtype="float32")
+    skops.io.dump(estimator, path)
+    assert skops.io.get_untrusted_types(file=path) == [REGRESSOR]
+    loaded = skops.io.load(path, trusted=[REGRESSOR])
+    assert repr(loaded) == repr(estimator)
+
+
+@pytest.mark.parametrize("case", list(CASES)[::2])  # a classifier, a regressor
+def test_mlflow_save_and_load_model(case, tmp_path, monkeypatch):
+    mlflow_sklearn = pytest.importorskip(
+        "mlflow.sklearn",
+        reason="MLflow is an optional test dependency (pip install mlflow)",
+    )
+    estimator, y, class_name = CASES[case]
+    estimator = fitted(estimator, y)
+    path = tmp_path / "model"
+    mlflow_sklearn.save_model(
+        estimator,
+        path,
+        serialization_format=mlflow_sklearn.SERIALIZATION_FORMAT_SKOPS,
+        skops_trusted_types=[class_name],
+        # Named, so that MLflow does not infer them by loading the model in a
+        # subprocess (tens of seconds).
+        pip_requirements=["sknnfs"],
+    )
+    assert (path / "model.skops").is_file()
+    # MLflow refuses to deserialise any model file without this opt-in.
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    loaded = mlflow_sklearn.load_model(str(path))
+    assert type(loaded) is type(estimator)
+    assert outputs(loaded).tobytes() == outputs(estimator).tobytes()
