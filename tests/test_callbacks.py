@@ -15,7 +15,11 @@ from sklearn.preprocessing import StandardScaler
 
 from sknnfs import NNFSClassifier, NNFSRegressor
 
-callback = pytest.importorskip("sklearn.callback")
+PROGRESS_EXTRA = 'ProgressBar needs the progress extra: pip install -e ".[progress]"'
+
+callback = pytest.importorskip(
+    "sklearn.callback", reason="scikit-learn's callbacks need scikit-learn 1.9 or later"
+)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +169,7 @@ def test_verbose_keeps_its_plain_log_with_callbacks(data, capsys):
 
 
 def test_progress_bar_in_grid_search_over_a_pipeline(data):
-    pytest.importorskip("rich")
+    pytest.importorskip("rich", reason=PROGRESS_EXTRA)
     X, y = data
     pipeline = make_pipeline(StandardScaler(), small_classifier(max_iter=4))
     search = GridSearchCV(pipeline, {"nnfsclassifier__l2": [0.0, 1e-3]}, cv=2)
@@ -179,7 +183,7 @@ def test_progress_bar_in_grid_search_over_a_pipeline(data):
 
 
 def test_progress_bar_on_the_classifier_alone(data, capsys):
-    pytest.importorskip("rich")
+    pytest.importorskip("rich", reason=PROGRESS_EXTRA)
     X, y = data
     clf = small_classifier(max_iter=3).set_callbacks(callback.ProgressBar())
     with warnings.catch_warnings():

@@ -21,6 +21,7 @@ from sknnfs import NNFSClassifier
 
 CLASSES = np.array([0, 1, 2])
 CHUNK_ROWS = 60
+DASK_EXTRA = 'the cluster tests need the dask extra: pip install -e ".[dask]"'
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,8 @@ def data():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    pytest.importorskip("dask")
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask", reason=DASK_EXTRA)
+    distributed = pytest.importorskip("distributed", reason=DASK_EXTRA)
     cluster = distributed.LocalCluster(
         n_workers=2,
         processes=True,
@@ -173,7 +174,10 @@ def test_prediction_with_map_blocks_matches_numpy(client, data):
 
 
 def test_dask_ml_incremental_and_parallel_post_fit(client, data):
-    dask_ml_wrappers = pytest.importorskip("dask_ml.wrappers")
+    dask_ml_wrappers = pytest.importorskip(
+        "dask_ml.wrappers",
+        reason="dask-ml is optional, in no extra: pip install dask-ml",
+    )
     import dask.array as da
 
     X, y = data

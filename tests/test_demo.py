@@ -14,6 +14,7 @@ from sknnfs._demo import MAX_SEED, MIN_SAMPLES_PER_CLASS, main, run_demo, spiral
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLOT_EXTRA = 'the demo\'s picture needs the plot extra: pip install -e ".[plot]"'
 
 
 def run_module(*args, cwd):
@@ -40,7 +41,7 @@ def table_rows(text):
 
 
 def test_demo_prints_the_table_and_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=PLOT_EXTRA)
     from matplotlib.image import imread
 
     output = tmp_path / "demo.png"
@@ -123,7 +124,7 @@ def test_module_runs_without_plot(tmp_path):
 
 
 def test_main_writes_the_png_to_output(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=PLOT_EXTRA)
     monkeypatch.chdir(tmp_path)
     status = main(
         ["--samples", "30", "--hidden", "6", "--epochs", "5", "--output", "p.png"]

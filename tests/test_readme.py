@@ -18,9 +18,9 @@ README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 # A block that imports one of these runs only where it is installed: dask-ml
-# is documented but optional, not among the extras; skl2onnx and onnxruntime
-# are the onnx extra, which the other blocks do not need.
-OPTIONAL_MODULES = ("dask_ml", "skl2onnx", "onnxruntime")
+# and MLflow are documented but optional, not among the extras; skl2onnx and
+# onnxruntime are the onnx extra, which the other blocks do not need.
+OPTIONAL_MODULES = ("dask_ml", "mlflow", "skl2onnx", "onnxruntime")
 
 
 def blocks(language):
@@ -29,14 +29,25 @@ def blocks(language):
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
     # The README's blocks use the progress and dask extras (CI installs them).
-    pytest.importorskip("rich")
-    pytest.importorskip("dask")
-    pytest.importorskip("distributed")
+    for module, extra in (
+        ("rich", "progress"),
+        ("dask", "dask"),
+        ("distributed", "dask"),
+    ):
+        pytest.importorskip(
+            module, reason=f"the README's blocks need the {extra} extra"
+        )
     monkeypatch.chdir(tmp_path)
+    # The MLflow block sets it; monkeypatch unsets it after the test.
+    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
     namespace = {"__name__": "readme"}
     ran = 0
     for code in blocks("python"):
-        optional = [name for name in OPTIONAL_MODULES if f"from {name}" in code]
+        optional = [
+            name
+            for name in OPTIONAL_MODULES
+            if re.search(rf"^(from|import) {name}\b", code, re.MULTILINE)
+        ]
         if optional and any(_missing(name) for name in optional):
             continue
         with warnings.catch_warnings():
@@ -49,6 +60,13 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch):
     assert namespace["search"].best_params_
     assert namespace["proba"].shape == (len(namespace["X_test"]), 10)
     assert len(namespace["epochs"]) == namespace["clf"].n_iter_
+    assert "MLPClassifier's name. Use optimizer= instead" in namespace["advice"]
+    loaded_proba = namespace["loaded_model"].predict_proba(namespace["X_test"])
+    assert (
+        loaded_proba == namespace["saved_model"].predict_proba(namespace["X_test"])
+    ).all()
+    if "mlflow_model" in namespace:  # MLflow is installed
+        assert namespace["same"].all()
     if "onnx_proba" in namespace:  # the onnx extra is installed
         digits_model, X_digits = namespace["digits_model"], namespace["X_digits"]
         expected_proba = digits_model.predict_proba(X_digits)
