@@ -20,8 +20,6 @@ from typing import NamedTuple
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import InvalidParameterError
 
-from ._optimizers import OPTIMIZERS
-
 __all__ = ["MLP_PARAMETERS", "check_mlp_names", "explain_mlp_names"]
 
 
@@ -36,7 +34,7 @@ class Advice(NamedTuple):
 # namesake is a float) that sknnfs spells differently or lacks, keyed as a
 # user writes them. The one table to update when sknnfs gains one of them.
 # In the explanations, {mlp} is MLPClassifier or MLPRegressor and
-# {optimizers} the optimizer names sknnfs accepts.
+# {optimizers} the values the estimator's ``optimizer`` accepts.
 MLP_PARAMETERS = {
     "solver": Advice("optimizer", "one of {optimizers} (default 'adam')."),
     "alpha": Advice(
@@ -61,12 +59,6 @@ MLP_PARAMETERS = {
         "it is the exponent of {mlp}'s learning_rate='invscaling' schedule, "
         "lr / t**power_t, which sknnfs does not have yet. Its learning rate "
         "decays as the book's does, lr / (1 + decay * t), with decay=.",
-    ),
-    "max_fun": Advice(
-        None,
-        "it caps the loss evaluations of {mlp}'s solver='lbfgs', and sknnfs "
-        "has no L-BFGS optimizer yet: it trains by epochs of minibatches, "
-        "max_iter= of them at most.",
     ),
     "learning_rate='constant'": Advice(
         "learning_rate",
@@ -123,8 +115,9 @@ def _message(estimator_class, key):
     else:
         problem = f"{estimator} has no parameter {name!r}; that is {mlp}'s name."
     advice = MLP_PARAMETERS[key]
+    (optimizers,) = estimator_class._parameter_constraints["optimizer"]
     explanation = advice.explanation.format(
-        mlp=mlp, optimizers=", ".join(repr(name) for name in sorted(OPTIMIZERS))
+        mlp=mlp, optimizers=", ".join(repr(name) for name in sorted(optimizers.options))
     )
     if advice.instead is None:
         return f"{problem} No equivalent yet: {explanation}"

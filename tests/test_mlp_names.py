@@ -30,7 +30,7 @@ ADVICE = {
     ("solver", "sgd"): [
         "has no parameter 'solver'",
         "Use optimizer= instead",
-        "'adagrad', 'adam', 'rmsprop', 'sgd'",
+        "'adagrad', 'adam', 'lbfgs', 'rmsprop', 'sgd'",
     ],
     ("alpha", 1e-4): [
         "has no parameter 'alpha'",
@@ -51,11 +51,6 @@ ADVICE = {
         "has no parameter 'power_t'",
         "No equivalent yet",
         "lr / (1 + decay * t)",
-    ],
-    ("max_fun", 15000): [
-        "has no parameter 'max_fun'",
-        "No equivalent yet",
-        "no L-BFGS optimizer",
     ],
     ("learning_rate", "constant"): [
         "learning_rate is a float, not",

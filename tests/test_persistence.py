@@ -203,11 +203,12 @@ def leaves(value, path="state"):
         yield path, value
 
 
-@pytest.mark.parametrize("optimizer", ("sgd", "adagrad", "rmsprop", "adam"))
+@pytest.mark.parametrize("optimizer", ("sgd", "adagrad", "rmsprop", "adam", "lbfgs"))
 @pytest.mark.parametrize("kind", Y)
 def test_the_pickled_state_is_arrays_and_builtins(kind, optimizer):
+    dropout = 0.0 if optimizer == "lbfgs" else 0.2  # L-BFGS refuses dropout
     estimator = fit_quietly(
-        make_estimator(kind, optimizer=optimizer, dropout=0.2, l2=1e-4), X, Y[kind]
+        make_estimator(kind, optimizer=optimizer, dropout=dropout, l2=1e-4), X, Y[kind]
     )
     objects = {
         name: vars(estimator)[name]

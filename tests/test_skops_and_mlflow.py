@@ -38,8 +38,10 @@ CASES = {
         LABELS,
         CLASSIFIER,
     ),
-    "classifier, sgd with momentum, float32, early stopping": (
-        NNFSClassifier(**SMALL, optimizer="sgd", dtype="float32", early_stopping=True),
+    "classifier, sgd with momentum, float32, class weights": (
+        NNFSClassifier(
+            **SMALL, optimizer="sgd", dtype="float32", class_weight={"setosa": 2.0}
+        ),
         LABELS,
         CLASSIFIER,
     ),
@@ -56,12 +58,15 @@ CASES = {
 }
 
 
-def fitted(estimator, y):
-    """A clone of ``estimator`` after a fit and a partial_fit."""
-    estimator = clone(estimator).set_params(max_iter=3)
+def fitted_quietly(estimator, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator.fit(X, y)
+        return estimator.fit(X, y)
+
+
+def fitted(estimator, y):
+    """A clone of ``estimator`` after a fit and a partial_fit."""
+    estimator = fitted_quietly(clone(estimator).set_params(max_iter=3), y)
     return estimator.partial_fit(X, y)
 
 
@@ -105,6 +110,22 @@ def test_a_pipeline_needs_only_the_estimator_class_trusted(tmp_path):
     assert skops.io.get_untrusted_types(file=path) == [CLASSIFIER]
     loaded = skops.io.load(path, trusted=[CLASSIFIER])
     assert loaded.predict_proba(X).tobytes() == pipeline.predict_proba(X).tobytes()
+
+
+def test_an_lbfgs_fit_without_optimizer_state_round_trips(tmp_path):
+    # 'lbfgs' keeps no optimizer (None); warm_start goes on from the weights.
+    estimator = NNFSRegressor(**SMALL, optimizer="lbfgs", max_iter=5, warm_start=True)
+    estimator = fitted_quietly(estimator, TARGETS)
+    path = tmp_path / "lbfgs.skops"
+    skops.io.dump(estimator, path)
+    assert skops.io.get_untrusted_types(file=path) == [REGRESSOR]
+    loaded = skops.io.load(path, trusted=[REGRESSOR])
+    assert loaded._optimizer is None
+    assert loaded.predict(X).tobytes() == estimator.predict(X).tobytes()
+    unpickled = pickle.loads(pickle.dumps(estimator))
+    for model in (loaded, unpickled):
+        fitted_quietly(model, TARGETS)
+    assert loaded.predict(X).tobytes() == unpickled.predict(X).tobytes()
 
 
 def test_an_unfitted_estimator_round_trips_through_skops(tmp_path):
