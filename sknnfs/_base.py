@@ -42,7 +42,7 @@ from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
-from ._mlp_names import check_mlp_names, explain_mlp_names
+from ._mlp_names import MLPNameAdviceMixin
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._persistence import state_from_pickle, state_to_pickle
@@ -138,7 +138,13 @@ PARAMETER_CONSTRAINTS = {
 }
 
 
-class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseNNFS(
+    DocLinkMixin,
+    MLPNameAdviceMixin,
+    CallbackSupportMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
     """Base class of the sknnfs estimators; not for direct use."""
 
     _parameter_constraints: dict = PARAMETER_CONSTRAINTS
@@ -211,20 +217,6 @@ class BaseNNFS(DocLinkMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCM
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
-
-    def __init_subclass__(cls, **kwargs):
-        """Give each estimator's ``__init__`` advice on MLPClassifier names."""
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            cls.__init__ = explain_mlp_names(cls.__init__)
-
-    def set_params(self, **params):
-        """Set the parameters; an MLPClassifier name gets advice on ours.
-
-        See `sklearn.base.BaseEstimator.set_params`.
-        """
-        check_mlp_names(type(self), params)
-        return super().set_params(**params)
 
     # ---------------------------------------------------------- subclass API
     @abstractmethod

@@ -4,9 +4,8 @@ A data scientist coming from scikit-learn's perceptron writes its parameter
 names first. Python's own error for ``NNFSClassifier(solver='adam')`` says
 only that ``solver`` is unexpected; `MLP_PARAMETERS` says which sknnfs
 parameter does the same job (and at which scale), or that there is none
-and why. `check_mlp_names` raises that advice for the constructor (through
-`explain_mlp_names`, which `BaseNNFS.__init_subclass__` wraps around each
-estimator's ``__init__``) and for ``set_params``.
+and why. `MLPNameAdviceMixin` raises that advice from the constructor and
+from ``set_params``.
 
 The error is scikit-learn's `InvalidParameterError`, which is both a
 `TypeError` (what Python raises for an unexpected keyword argument) and a
@@ -20,7 +19,7 @@ from typing import NamedTuple
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["MLP_PARAMETERS", "check_mlp_names", "explain_mlp_names"]
+__all__ = ["MLP_PARAMETERS", "MLPNameAdviceMixin", "check_mlp_names"]
 
 
 class Advice(NamedTuple):
@@ -124,11 +123,50 @@ def _message(estimator_class, key):
     return f"{problem} Use {advice.instead}= instead: {explanation}"
 
 
-def explain_mlp_names(init):
-    """Wrap an estimator's ``__init__`` so that MLP names get `check_mlp_names`.
+class MLPNameAdviceMixin:
+    """Advice on MLP parameter names from the constructor and ``set_params``.
 
-    ``functools.wraps`` keeps the signature visible to `inspect.signature`,
-    which scikit-learn's ``get_params`` and ``clone`` read.
+    Goes before `sklearn.base.BaseEstimator` among the bases. Python rejects
+    an unexpected keyword argument before ``__init__`` runs, so each
+    subclass's own ``__init__`` is wrapped when the class is made; a
+    ``__new__`` would do, but `inspect.signature` of a class prefers a
+    ``__new__`` to an inherited ``__init__`` (and, before Python 3.11, to any
+    ``__init__``), and scikit-learn reads the parameters from that signature.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _explain_mlp_names(cls.__init__)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        Works as scikit-learn's ``set_params`` does, nested parameters
+        (``<component>__<parameter>``) included; an `MLPClassifier` name
+        raises an error that names the sknnfs parameter, before any
+        parameter is set.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        check_mlp_names(type(self), params)
+        return super().set_params(**params)
+
+
+def _explain_mlp_names(init):
+    """``init`` checking its keyword arguments with `check_mlp_names` first.
+
+    ``functools.wraps`` keeps the signature visible to `inspect.signature`
+    (which follows ``__wrapped__``), so ``get_params`` and ``clone`` see the
+    parameters as before.
     """
 
     @functools.wraps(init)
