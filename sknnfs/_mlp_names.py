@@ -23,7 +23,11 @@ __all__ = ["MLP_PARAMETERS", "MLPNameAdviceMixin", "check_mlp_names"]
 
 
 class Advice(NamedTuple):
-    """The sknnfs parameter to use instead (None: none yet), and why or how."""
+    """The sknnfs parameter to use instead, and how.
+
+    ``instead`` is None for an MLP parameter with no equivalent yet; the
+    explanation then says why.
+    """
 
     instead: str | None
     explanation: str
@@ -38,45 +42,30 @@ MLP_PARAMETERS = {
     "solver": Advice("optimizer", "one of {optimizers} (default 'adam')."),
     "alpha": Advice(
         "l2",
-        "scaled by the batch size, l2 = alpha / (2 * batch_size) for a "
-        "classifier and l2 = alpha / batch_size for a regressor (MLPRegressor "
-        "also halves its squared error). {mlp} adds alpha / (2 * n) * "
-        "sum(W**2) to the mean loss of each batch of n samples; sknnfs adds "
-        "l2 * sum(W**2), as the book does. MLP's default alpha=1e-4 with "
-        "200-row batches is l2=2.5e-7 for a classifier, 5e-7 for a regressor.",
+        "scaled by the batch size b: l2 = alpha / (2 * b) for a single-label "
+        "classifier, alpha / (2 * b * k) for a multilabel one with k labels, "
+        "alpha / b for a squared-error regressor (MLPRegressor halves its "
+        "squared error), alpha / (2 * b) for a Poisson one. {mlp} adds "
+        "alpha / (2 * n) * sum(W**2) to the mean loss of each batch of n "
+        "samples; sknnfs adds l2 * sum(W**2), as the book does. MLP's default "
+        "alpha=1e-4 with 200-row batches is l2=2.5e-7 for a classifier.",
     ),
     "learning_rate_init": Advice(
         "learning_rate", "the initial step size, a float (default 0.001)."
     ),
     "nesterovs_momentum": Advice(
-        None,
-        "optimizer='sgd' uses the book's classical momentum (momentum=), and "
-        "sknnfs has no Nesterov variant yet.",
+        "nesterov",
+        "for optimizer='sgd' with momentum; off by default, as in the book "
+        "(MLP's default is on).",
     ),
-    "power_t": Advice(
-        None,
-        "it is the exponent of {mlp}'s learning_rate='invscaling' schedule, "
-        "lr / t**power_t, which sknnfs does not have yet. Its learning rate "
-        "decays as the book's does, lr / (1 + decay * t), with decay=.",
-    ),
-    "learning_rate='constant'": Advice(
-        "learning_rate",
-        "a float, the step size itself ({mlp}'s learning_rate_init); a "
-        "constant rate is the default (decay=0).",
-    ),
-    "learning_rate='invscaling'": Advice(
-        "decay",
-        "the learning rate decays as the book's does, lr / (1 + decay * t), "
-        "t counting steps; {mlp}'s lr / t**power_t has no equivalent yet. "
-        "learning_rate= is the initial step size, a float ({mlp}'s "
-        "learning_rate_init).",
-    ),
-    "learning_rate='adaptive'": Advice(
-        None,
-        "a schedule that divides the rate when the loss stalls is not there "
-        "yet; decay= gives the book's lr / (1 + decay * t), and learning_rate= "
-        "is the initial step size, a float ({mlp}'s learning_rate_init).",
-    ),
+    **{
+        f"learning_rate={schedule!r}": Advice(
+            "learning_rate_schedule",
+            "learning_rate is the initial step size, a float ({mlp}'s "
+            "learning_rate_init).",
+        )
+        for schedule in ("constant", "invscaling", "adaptive")
+    },
 }
 
 
@@ -120,7 +109,7 @@ def _message(estimator_class, key):
     )
     if advice.instead is None:
         return f"{problem} No equivalent yet: {explanation}"
-    return f"{problem} Use {advice.instead}= instead: {explanation}"
+    return f"{problem} Use {advice.instead}={value} instead: {explanation}"
 
 
 class MLPNameAdviceMixin:

@@ -231,7 +231,14 @@ def test_the_pickled_state_is_arrays_and_builtins(kind, optimizer):
 @pytest.mark.parametrize(
     "configuration",
     (
-        {"optimizer": "sgd", "momentum": 0.5, "dropout": 0.3, "dtype": "float32"},
+        {
+            "optimizer": "sgd",
+            "momentum": 0.5,
+            "nesterov": True,
+            "learning_rate_schedule": "invscaling",
+            "dropout": 0.3,
+            "dtype": "float32",
+        },
         {"optimizer": "adagrad", "l1": 1e-3, "bias_l2": 1e-3, "activation": "tanh"},
         {"optimizer": "rmsprop", "activation": "sigmoid", "decay": 1e-2},
         {"optimizer": "adam", "activation": "linear", "l2": 1e-3, "bias_l1": 1e-4},
@@ -282,8 +289,9 @@ def test_pickles_from_before_schedules_load_and_train_on_as_before(kind):
     estimator = make_estimator(kind, optimizer="sgd")
     extra = {"classes": np.unique(Y[kind])} if kind == "classifier" else {}
     estimator.partial_fit(X, Y[kind], **extra)
-    state = pickle.loads(pickle.dumps(estimator)).__getstate__()
-    # As format 1 was written before the schedules and Nesterov's momentum.
+    # Format 1 pickled the estimator's objects themselves (of a copy, here,
+    # to edit), as it was written before the schedules and Nesterov's momentum.
+    state = {**vars(pickle.loads(pickle.dumps(estimator))), "_sknnfs_pickle_format": 1}
     for name in ("learning_rate_schedule", "power_t", "nesterov"):
         del state[name]
         del state["_optimizer"].__dict__[name]

@@ -38,15 +38,25 @@ CASES = {
         LABELS,
         CLASSIFIER,
     ),
-    "classifier, sgd with momentum, float32, class weights": (
+    "classifier, nesterov sgd, invscaling, float32, class weights": (
         NNFSClassifier(
-            **SMALL, optimizer="sgd", dtype="float32", class_weight={"setosa": 2.0}
+            **SMALL,
+            optimizer="sgd",
+            nesterov=True,
+            learning_rate_schedule="invscaling",
+            dtype="float32",
+            class_weight={"setosa": 2.0},
         ),
         LABELS,
         CLASSIFIER,
     ),
-    "regressor, rmsprop, two outputs": (
-        NNFSRegressor(**SMALL, optimizer="rmsprop", loss="absolute_error"),
+    "regressor, rmsprop, adaptive, two outputs": (
+        NNFSRegressor(
+            **SMALL,
+            optimizer="rmsprop",
+            learning_rate_schedule="adaptive",
+            loss="absolute_error",
+        ),
         TARGETS,
         REGRESSOR,
     ),
