@@ -20,8 +20,6 @@ themselves; its pickles load as they are.
 
 import numpy as np
 
-from ._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from ._losses import LOSSES
 from ._network import Network
 from ._optimizers import OPTIMIZERS
 
@@ -31,8 +29,6 @@ __all__ = ["PICKLE_FORMAT", "state_to_pickle", "state_from_pickle"]
 # `state_from_pickle` to convert (or refuse) the older formats.
 PICKLE_FORMAT = 2
 
-_ACTIVATION_NAMES = {ACTIVATIONS[name]: name for name in HIDDEN_ACTIVATIONS}
-_LOSS_NAMES = {loss_class: name for name, loss_class in LOSSES.items()}
 _OPTIMIZER_NAMES = {optimizer: name for name, optimizer in OPTIMIZERS.items()}
 
 
@@ -84,8 +80,8 @@ def _network_to_builtins(network):
     first_layer = network.layers[0]
     return {
         "layer_sizes": list(network.layer_sizes),
-        "hidden_activation": _ACTIVATION_NAMES[type(network.hidden_activation)],
-        "loss": _LOSS_NAMES[type(network.loss)],
+        "hidden_activation": network.hidden_activation_name,
+        "loss": network.loss_name,
         "dropout": network.dropout.rate,
         # Every layer of a Network has the same penalties.
         "l1": first_layer.l1,
