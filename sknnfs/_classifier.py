@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._activations import log_softmax
 from ._base import BaseNNFS
-from ._docstrings import fill_docstring
+from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._losses import SigmoidBinaryCrossentropy
 from ._prediction import predict_outputs
@@ -502,23 +502,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
 
 fill_docstring(
     NNFSClassifier,
-    attributes=[
-        "classes_",
-        "n_features_in_",
-        "feature_names_in_",
-        "coefs_",
-        "intercepts_",
-        "n_layers_",
-        "n_outputs_",
-        "out_activation_",
-        "n_iter_",
-        "t_",
-        "loss_",
-        "loss_curve_",
-        "best_loss_",
-        "validation_scores_",
-        "best_validation_score_",
-    ],
+    attributes=["classes_", *FITTED_ATTRIBUTES],
     overrides={
         "early_stopping": (
             "bool",

@@ -12,7 +12,7 @@ import inspect
 import re
 import textwrap
 
-__all__ = ["fill_docstring"]
+__all__ = ["FITTED_ATTRIBUTES", "fill_docstring"]
 
 # name -> (type, description); the default comes from the signature.
 PARAMETERS = {
@@ -172,6 +172,24 @@ PARAMETERS = {
         "``1`` prints one line per epoch (epoch, loss, validation score, seconds).",
     ),
 }
+
+# The fitted attributes of both estimators, in the order they are documented.
+FITTED_ATTRIBUTES = [
+    "n_features_in_",
+    "feature_names_in_",
+    "coefs_",
+    "intercepts_",
+    "n_layers_",
+    "n_outputs_",
+    "out_activation_",
+    "n_iter_",
+    "t_",
+    "loss_",
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+]
 
 # name -> (type, description).
 ATTRIBUTES = {

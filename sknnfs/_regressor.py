@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseNNFS
-from ._docstrings import fill_docstring
+from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._prediction import predict_outputs
 
@@ -291,22 +291,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
 
 fill_docstring(
     NNFSRegressor,
-    attributes=[
-        "n_features_in_",
-        "feature_names_in_",
-        "coefs_",
-        "intercepts_",
-        "n_layers_",
-        "n_outputs_",
-        "out_activation_",
-        "n_iter_",
-        "t_",
-        "loss_",
-        "loss_curve_",
-        "best_loss_",
-        "validation_scores_",
-        "best_validation_score_",
-    ],
+    attributes=FITTED_ATTRIBUTES,
     overrides={
         "weight_init": (
             "{'he', 'glorot', 'nnfs'}",
