@@ -504,6 +504,28 @@ fill_docstring(
     NNFSClassifier,
     attributes=["classes_", *FITTED_ATTRIBUTES],
     overrides={
+        "learning_rate": (
+            "float",
+            "Initial learning rate of every optimizer. The default, above "
+            "`MLPClassifier`'s ``0.001``, trains small data sets further in "
+            "the default 200 epochs (README, 'Defaults, and how they were "
+            "chosen').",
+        ),
+        "l2": (
+            "float",
+            "Penalty ``l2 * sum(W**2)`` on every weight matrix, added to each "
+            "batch's loss as in the book. The default keeps the probabilities "
+            "from growing over-confident: it lowered the cross-validated "
+            "log-loss, most on two-class problems (README, 'Defaults, and "
+            "how they were chosen'). ``0`` switches it off.",
+        ),
+        "n_iter_no_change": (
+            "int",
+            "Stop after this many epochs without progress. The default waits "
+            "longer than `MLPClassifier`: on unscaled features the loss is "
+            "noisy, and stopping sooner cost accuracy (README, 'Defaults, "
+            "and how they were chosen').",
+        ),
         "early_stopping": (
             "bool",
             "Hold out ``validation_fraction`` of the data (stratified), stop "

@@ -79,19 +79,23 @@ PARAMETERS = {
     "beta_2": ("float", "Decay of the second moment estimates of ``'adam'``."),
     "epsilon": (
         "float",
-        "Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and ``'adam'``.",
+        "Numerical stability term of ``'adagrad'``, ``'rmsprop'`` and "
+        "``'adam'``. The default is `MLPClassifier`'s; the book uses ``1e-7``.",
     ),
     "weight_init": (
         "{'he', 'glorot', 'nnfs'}",
-        "Initial weights: He normal, Glorot uniform, or the book's ``0.01 * N(0, 1)``.",
+        "Initial weights: He normal, Glorot uniform, or the book's "
+        "``0.01 * N(0, 1)``. Glorot by default, as `MLPClassifier`: He's "
+        "larger weights fitted worse, most on unscaled features (README, "
+        "'Defaults, and how they were chosen').",
     ),
     "bias_init": (
         "{'zeros', 'glorot'}",
         "Initial biases: zero, as in the book, or Glorot uniform "
         "``U(-a, a)``, ``a = sqrt(6 / (n_inputs + n_neurons))``, the draw "
         "`MLPClassifier` makes for its intercepts. With "
-        "``weight_init='glorot'`` the network starts as `MLPClassifier` "
-        "does.",
+        "``weight_init='glorot'`` (the defaults) the network starts as "
+        "`MLPClassifier` does.",
     ),
     "l1": (
         "float",

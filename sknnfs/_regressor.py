@@ -300,6 +300,12 @@ fill_docstring(
             "larger initial weights fitted the regressor worse (see the "
             "README).",
         ),
+        "l2": (
+            "float",
+            "Penalty ``l2 * sum(W**2)`` on every weight matrix, added to each "
+            "batch's loss as in the book. The default is as negligible as "
+            "`MLPRegressor`'s default ``alpha``.",
+        ),
         "early_stopping": (
             "bool",
             "Hold out ``validation_fraction`` of the data, stop when its R² "

@@ -115,3 +115,103 @@ def test_no_latency_leaves_the_latency_table_out(tmp_path):
     assert [row[0] for row in rows] == ["digits"]
     assert LATENCY_HEADER not in lines
     assert json.loads(json_path.read_text())["latency"] == []
+
+
+# ------------------------------------------------- defaults_vs_mlp.py --quick
+DEFAULTS_BENCHMARK = ROOT / "benchmarks" / "defaults_vs_mlp.py"
+CLASSIFICATION_HEADER = "| data set | X | accuracy ours | accuracy MLP"
+REGRESSION_HEADER = "| data set | X | R² ours | R² MLP"
+ROWS_AND_MEANS = ["scaled", "raw"]
+MEANS = [["**mean**", "scaled"], ["**mean**", "raw"], ["**mean**", "all"]]
+
+
+def run_defaults_benchmark(*args, check=True):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    completed = subprocess.run(
+        [sys.executable, str(DEFAULTS_BENCHMARK), "--quick", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if check:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def test_defaults_benchmark_prints_both_tables_with_their_means(tmp_path):
+    json_path = tmp_path / "defaults.json"
+    lines = run_defaults_benchmark("--json", str(json_path)).stdout.splitlines()
+
+    machine_line, rows = table(lines, CLASSIFICATION_HEADER)
+    check_machine_line(machine_line)
+    assert [row[:2] for row in rows] == [
+        [name, features] for name in ("iris", "moons") for features in ROWS_AND_MEANS
+    ] + MEANS
+    # Accuracy cells are percentages, log-loss and fit seconds positive; the
+    # fits at max_iter are out of 2 seeds x 2 folds per row, summed in a mean.
+    for row, n_fits in zip(rows, [4, 4, 4, 4, 8, 8, 16], strict=True):
+        assert all(0 < float(cell.rstrip(" %")) <= 100 for cell in row[2:4])
+        assert all(float(cell) > 0 for cell in row[4:8])
+        assert all(cell.endswith(f"/{n_fits}") for cell in row[8:10])
+    machine_line, rows = table(lines, REGRESSION_HEADER)
+    check_machine_line(machine_line)
+    assert [row[:2] for row in rows] == [
+        ["diabetes", features] for features in ROWS_AND_MEANS
+    ] + MEANS
+    assert any(line.startswith("Total fit seconds: ours ") for line in lines)
+    assert lines[-1] in ("Every bar met: yes.", "Every bar met: no.")
+
+    results = json.loads(json_path.read_text())
+    assert results["params"] == {}
+    assert [(row["dataset"], row["features"]) for row in results["rows"]][:4] == [
+        ("iris", "scaled"),
+        ("iris", "raw"),
+        ("moons", "scaled"),
+        ("moons", "raw"),
+    ]
+    # 3 data sets x 2 feature sets x 2 seeds, each with both sides' 2 folds.
+    assert len(results["jobs"]) == 12
+    assert all(len(job["mlp"]["fit_seconds"]) == 2 for job in results["jobs"])
+    assert results["machine"]["numpy"] == np.__version__
+
+
+def test_defaults_benchmark_params_reach_ours_and_mlp_results_can_be_reused(
+    tmp_path,
+):
+    first_path, second_path = tmp_path / "first.json", tmp_path / "second.json"
+    run_defaults_benchmark("--dataset", "iris", "--json", str(first_path))
+    lines = run_defaults_benchmark(
+        "--dataset",
+        "iris",
+        "--params",
+        '{"weight_init": "nnfs", "bias_init": "zeros"}',
+        "--mlp-from",
+        str(first_path),
+        "--json",
+        str(second_path),
+    ).stdout.splitlines()
+    assert any("with weight_init='nnfs', bias_init='zeros'" in line for line in lines)
+    _, rows = table(lines, CLASSIFICATION_HEADER)
+    assert [row[:2] for row in rows] == [["iris", "scaled"], ["iris", "raw"]] + MEANS
+    assert REGRESSION_HEADER not in "\n".join(lines)
+
+    first = json.loads(first_path.read_text())
+    second = json.loads(second_path.read_text())
+    assert second["params"] == {"weight_init": "nnfs", "bias_init": "zeros"}
+    # MLP's results are the first run's; ours were fitted again, differently.
+    assert [job["mlp"] for job in second["jobs"]] == [
+        job["mlp"] for job in first["jobs"]
+    ]
+    assert [job["ours"]["log_loss"] for job in second["jobs"]] != [
+        job["ours"]["log_loss"] for job in first["jobs"]
+    ]
+
+
+def test_defaults_benchmark_rejects_params_that_are_not_an_object():
+    completed = run_defaults_benchmark("--params", "[1, 2]", check=False)
+    assert completed.returncode == 2
+    assert "--params must be a JSON object" in completed.stderr

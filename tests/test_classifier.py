@@ -74,11 +74,17 @@ def test_book_spiral_result():
         X, y = spiral_data(100, 3)
     finally:
         np.random.set_state(state)
+    # The book's chapter 10 settings: its initial weights and Adam epsilon,
+    # no penalty.
     clf = NNFSClassifier(
         hidden_layer_sizes=(64,),
         optimizer="adam",
         learning_rate=0.05,
         decay=5e-7,
+        epsilon=1e-7,
+        weight_init="nnfs",
+        bias_init="zeros",
+        l2=0.0,
         batch_size=300,
         max_iter=10000,
         tol=0,
@@ -318,8 +324,9 @@ def test_loss_is_the_weighted_mean(blobs):
     X, y = blobs
     weights = np.random.default_rng(1).uniform(0.1, 3, len(y))
     # With a negligible learning rate the first epoch's loss is the loss of
-    # the (unchanged) final weights, which score() computes independently.
-    params = dict(FULL_BATCH, max_iter=1, learning_rate=1e-12)
+    # the (unchanged) final weights, which score() computes independently
+    # (score has no penalty term: l2=0).
+    params = dict(FULL_BATCH, max_iter=1, learning_rate=1e-12, l2=0.0)
     clf = NNFSClassifier(**params).fit(X, y, sample_weight=weights)
     assert clf.loss_ == pytest.approx(-clf.score(X, y, sample_weight=weights), rel=1e-8)
     unweighted = NNFSClassifier(**params).fit(X, y)

@@ -105,9 +105,13 @@ def test_an_overflowing_regressor_is_an_error_not_inf():
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("dtype", (np.float32, np.float64))
 def test_saturated_logits_give_valid_probabilities_and_a_finite_loss(dtype):
-    classifier = fitted(NNFSClassifier, Y_CLASSES, dtype)
-    # Output weights of 1e25: logits of order 1e25, far past softmax saturation.
+    # No penalty: the loss checked below is the cross-entropy of the logits
+    # (an L2 term on weights of 1e25 would be of order 1e50 by itself).
+    classifier = fitted(NNFSClassifier, Y_CLASSES, dtype, l2=0.0)
+    # Output weights and biases of 1e25: logits of order 1e25, far past softmax
+    # saturation (the biases too, for rows whose last hidden units are all 0).
     classifier.coefs_[-1][...] *= 1e25
+    classifier.intercepts_[-1][...] *= 1e25
     X_typed = X.astype(dtype)
     proba = classifier.predict_proba(X_typed)
     assert_valid_probabilities(proba, dtype)

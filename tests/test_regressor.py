@@ -428,8 +428,14 @@ def test_poisson_refuses_negative_targets_and_keeps_the_fitted_model(bad_y):
 def test_float32_input_trains_in_float32():
     X, y = regression_data()
     X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    # A small network and few epochs: the start whose fit this test has
+    # always checked (zero biases; Glorot ones are now the default).
     regressor = NNFSRegressor(
-        hidden_layer_sizes=(8,), learning_rate=0.01, max_iter=50, random_state=0
+        hidden_layer_sizes=(8,),
+        learning_rate=0.01,
+        max_iter=50,
+        bias_init="zeros",
+        random_state=0,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
