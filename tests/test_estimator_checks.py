@@ -69,20 +69,6 @@ _CHECKS_CALLING_PARTIAL_FIT = (
     "check_fit_score_takes_y",
 )
 
-# Unregularised L-BFGS fits the checks' small separable data almost exactly:
-# some probabilities round to exactly 0 or 1 in float64.
-_LBFGS_FINITE_LOG_PROBA = (
-    "L-BFGS fits the check's separable data to a near-zero loss, so some "
-    "probabilities round to 0.0 in float64; predict_log_proba is computed from "
-    "the logits and stays finite there (e.g. -800), where the check wants "
-    "log(predict_proba) = -inf at the same places"
-)
-_LBFGS_SATURATED_PROBA = (
-    "L-BFGS fits the check's multilabel data to a near-zero loss, so some "
-    "sigmoid probabilities round to exactly 1.0 in float64 and the check wants "
-    "0 < p < 1 strictly; MLPClassifier(solver='lbfgs') fails it the same way"
-)
-
 
 def expected_failed_checks(estimator):
     failures = {}
@@ -110,11 +96,6 @@ def expected_failed_checks(estimator):
             failures[check] = _SGD_ON_UNSCALED_FEATURES
     if getattr(estimator, "loss", None) == "poisson":
         failures["check_regressor_multioutput"] = _NEGATIVE_TARGETS
-    if estimator.optimizer == "lbfgs" and isinstance(estimator, NNFSClassifier):
-        failures["check_classifiers_train"] = _LBFGS_FINITE_LOG_PROBA
-        failures["check_classifiers_multilabel_output_format_predict_proba"] = (
-            _LBFGS_SATURATED_PROBA
-        )
     return failures
 
 

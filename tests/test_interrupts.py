@@ -149,7 +149,10 @@ def test_an_interrupted_fit_is_the_fit_that_stopped_after_that_epoch(
     interrupted.set_params(max_iter=completed_epochs)
     assert full_state(interrupted) == full_state(stopped)
     if schedule == "adaptive":
-        assert interrupted._optimizer.scheduled_learning_rate == 0.001 / 5
+        assert (
+            interrupted._optimizer.scheduled_learning_rate
+            == interrupted.learning_rate / 5
+        )
     for estimator in (interrupted, stopped):
         estimator.partial_fit(X, Y[kind])
     assert full_state(interrupted) == full_state(stopped)

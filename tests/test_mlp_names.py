@@ -140,7 +140,11 @@ def test_signature_clone_get_params_and_pickle_are_unchanged(estimator_class):
         parameter.kind is parameter.POSITIONAL_OR_KEYWORD
         for parameter in signature.parameters.values()
     )
-    assert signature.parameters["learning_rate"].default == 0.001
+    default_learning_rate = {NNFSClassifier: 0.0015, NNFSRegressor: 0.001}
+    assert (
+        signature.parameters["learning_rate"].default
+        == default_learning_rate[estimator_class]
+    )
     estimator = estimator_class(hidden_layer_sizes=(3,), l2=1e-3, random_state=2)
     cloned = clone(estimator)
     assert cloned.get_params() == estimator.get_params()

@@ -342,6 +342,7 @@ def count_data(n_samples=200, seed=0):
 
 FULL_BATCH_POISSON = dict(
     loss="poisson",
+    l2=0.0,  # the GLM it is compared with has no penalty
     hidden_layer_sizes=(),
     optimizer="sgd",
     momentum=0.5,

@@ -270,11 +270,11 @@ def test_another_optimizer_on_partial_fit_starts_a_new_one():
 
 def test_partial_fit_checks_the_parameters_on_every_call():
     estimator = fitted("classifier", "partial_fit")
-    before = full_state(estimator)
+    before, learning_rate = full_state(estimator), estimator.learning_rate
     estimator.set_params(learning_rate=-1.0)
     with pytest.raises(InvalidParameterError, match="'learning_rate' parameter"):
         continued(estimator, "classifier", "partial_fit")
-    estimator.set_params(learning_rate=0.001)
+    estimator.set_params(learning_rate=learning_rate)
     assert full_state(estimator) == before
 
 
