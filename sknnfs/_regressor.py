@@ -164,33 +164,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_targets(self, y):
-        if sp.issparse(y):
-            raise ValueError(
-                f"NNFSRegressor needs a dense target y; got a sparse matrix of "
-                f"shape {y.shape}. Pass y.toarray()."
-            )
-        y = np.asarray(y)
-        if y.dtype.kind in "mM":
-            raise ValueError(
-                f"NNFSRegressor needs a numeric target y; got dates or durations "
-                f"(dtype {y.dtype}), and it does not guess their unit or origin. "
-                "Convert y to numbers in the unit you mean, e.g. "
-                "(y - origin) / np.timedelta64(1, 'D') for days."
-            )
-        if y.dtype == object and any(value is None for value in y.flat):
-            raise ValueError(
-                "y contains None: NNFSRegressor needs a target for every sample. "
-                "Drop those samples, or fill in their targets."
-            )
-        if y.dtype.kind not in "biuf":
-            try:
-                y = y.astype(np.float64)
-            except (TypeError, ValueError) as error:
-                raise ValueError(
-                    f"NNFSRegressor needs a numeric target y; got values of dtype "
-                    f"{y.dtype} that cannot be converted to float ({error})"
-                ) from None
-            assert_all_finite(y, input_name="y")
+        y = _numeric_target(y)
         if y.ndim not in (1, 2):
             raise ValueError(
                 f"y must have shape (n_samples,) or (n_samples, n_outputs); "
@@ -318,3 +292,36 @@ fill_docstring(
         ),
     },
 )
+
+
+def _numeric_target(y):
+    """``y`` as a numeric ndarray; a clear error for what is no number."""
+    if sp.issparse(y):
+        raise ValueError(
+            f"NNFSRegressor needs a dense target y; got a sparse matrix of "
+            f"shape {y.shape}. Pass y.toarray()."
+        )
+    y = np.asarray(y)
+    if y.dtype.kind in "mM":
+        raise ValueError(
+            f"NNFSRegressor needs a numeric target y; got dates or durations "
+            f"(dtype {y.dtype}), and it does not guess their unit or origin. "
+            "Convert y to numbers in the unit you mean, e.g. "
+            "(y - origin) / np.timedelta64(1, 'D') for days."
+        )
+    if y.dtype == object and any(value is None for value in y.flat):
+        raise ValueError(
+            "y contains None: NNFSRegressor needs a target for every sample. "
+            "Drop those samples, or fill in their targets."
+        )
+    if y.dtype.kind in "biuf":
+        return y
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"NNFSRegressor needs a numeric target y; got values of dtype "
+            f"{y.dtype} that cannot be converted to float ({error})"
+        ) from None
+    assert_all_finite(y, input_name="y")
+    return y
