@@ -353,12 +353,8 @@ class BaseNNFS(
             raise
 
     def _fit_unguarded(self, X, y, sample_weight, *, incremental, classes):
-        if incremental and self.early_stopping:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: it trains "
-                "one epoch on the data it is given, with no validation split "
-                "and no stopping rule. Set early_stopping=False for partial_fit."
-            )
+        if incremental:
+            self._check_partial_fit_settings()
         hidden_sizes = self._hidden_sizes()
         reset = not hasattr(self, "_network") or not (incremental or self.warm_start)
         if not reset:
@@ -397,6 +393,15 @@ class BaseNNFS(
             callback_data=callback_data,
         )
         return self
+
+    def _check_partial_fit_settings(self):
+        """partial_fit trains one epoch: there is no split to stop early on."""
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: it trains "
+                "one epoch on the data it is given, with no validation split "
+                "and no stopping rule. Set early_stopping=False for partial_fit."
+            )
 
     def _check_same_network(self, hidden_sizes, incremental):
         """A continued fit trains the fitted network: its shape cannot change.
