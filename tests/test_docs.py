@@ -113,12 +113,8 @@ def test_doc_links_lead_to_the_built_pages(html_dir, estimator):
         assert entry in text
 
 
-# Parameters that scikit-learn cannot link yet: their docstring documents them
-# together with others ("beta_1, beta_2 : float", the regressor's "As in
-# NNFSClassifier" list), and scikit-learn links a parameter only from a
-# "name : type" line of its own. The estimators' docstrings are being
-# rewritten to document every parameter on its own line (issue 13); these
-# tests then pass, and this table goes (the xfails are strict).
+# scikit-learn links a parameter only from a "name : type" line of its own:
+# every parameter of both estimators must have one.
 def repr_cases():
     return [
         pytest.param(estimator, name, id=f"{estimator.__name__}-{name}")

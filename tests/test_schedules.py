@@ -17,26 +17,11 @@ from sklearn.neural_network import MLPClassifier
 
 from sknnfs import NNFSClassifier, NNFSRegressor
 from sknnfs._base import BaseNNFS
-from sknnfs._optimizers import _Optimizer
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((10, 3))
 y = (X[:, 0] > 0).astype(int)
 y[:2] = [0, 1]  # both classes, whatever the draw
-
-
-@pytest.fixture
-def step_rates(monkeypatch):
-    """The learning rate of every optimizer step, in order."""
-    rates = []
-    step = _Optimizer.step
-
-    def recording_step(self, params, grads, apply_update=None):
-        rates.append(self.current_learning_rate)
-        return step(self, params, grads, apply_update)
-
-    monkeypatch.setattr(_Optimizer, "step", recording_step)
-    return rates
 
 
 @pytest.fixture

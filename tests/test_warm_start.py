@@ -26,7 +26,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sknnfs import SGD, NNFSClassifier, NNFSRegressor
 from sknnfs import _base as base_module
-from sknnfs._optimizers import _Optimizer
 
 # The issue's data.
 X, Y_CLASSES = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
@@ -218,20 +217,6 @@ def test_changed_optimizer_settings_take_effect_on_partial_fit(optimizer, change
     assert not np.allclose(
         estimator._network.flat_params, unchanged._network.flat_params, atol=1e-7
     )
-
-
-@pytest.fixture
-def step_rates(monkeypatch):
-    """The learning rate of every optimizer step, in order."""
-    rates = []
-    step = _Optimizer.step
-
-    def recording_step(self, params, grads, apply_update=None):
-        rates.append(self.current_learning_rate)
-        return step(self, params, grads, apply_update)
-
-    monkeypatch.setattr(_Optimizer, "step", recording_step)
-    return rates
 
 
 def test_a_new_learning_rate_under_invscaling_takes_effect_at_the_clock(step_rates):
