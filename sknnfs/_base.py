@@ -829,18 +829,19 @@ class _EpochRun:
 
     def _starting_point(self):
         """The stopping rule and the best weights where the call starts."""
-        tol, validation = self.estimator.tol, self.validation
-        network = self.trainer.network
-        if validation is None or not self.history.n_iter:
-            return Plateau(tol, self.history.best_score(validation is not None)), None
+        tol, validation, history = self.estimator.tol, self.validation, self.history
+        count = history.epochs_without_improvement
+        if validation is None or not history.loss_curve:
+            best_score = history.best_score(validation is not None)
+            return Plateau(tol, best_score, count), None
         # A warm start draws a new validation split, on which the previous
         # best score was never measured: the weights it starts from are the
         # first candidate, scored on the new split like every epoch after.
         logits, predictions = self._validation_outputs()
         if not np.isfinite(predictions).all():
-            return Plateau(tol), None
+            return Plateau(tol, epochs_without_improvement=count), None
         score = self.estimator._validation_score(logits, *validation[1:])
-        return Plateau(tol, score), network.flat_params_copy()
+        return Plateau(tol, score, count), self.trainer.network.flat_params_copy()
 
     def _validation_outputs(self):
         """The network's logits for the validation data, and its predictions
@@ -855,23 +856,21 @@ class _EpochRun:
         (a callback asks to, or with ``stopping`` the stopping rule)."""
         epoch_start = time.perf_counter()
         improved = self._train_and_score()
-        optimizer = self.trainer.optimizer
-        optimizer.end_epoch(self.history.n_samples_seen)  # the schedule's clock
-        self.history.store(self.estimator, self.validation is not None)
+        optimizer, history = self.trainer.optimizer, self.history
+        optimizer.end_epoch(history.n_samples_seen)  # the schedule's clock
+        # As in MLP, the rule runs after every epoch, partial_fit's too:
+        # 'adaptive' lowers the rate there, although partial_fit never stops.
+        stop = self.plateau.should_stop(self.estimator.n_iter_no_change, optimizer)
+        history.epochs_without_improvement = self.plateau.epochs_without_improvement
+        history.store(self.estimator, self.validation is not None)
         self._complete(improved)
         if self.estimator.verbose:
             seconds = time.perf_counter() - epoch_start
-            print(self.history.describe_last_epoch(seconds))
-        self.estimator._on_epoch_end(self.history)
+            print(history.describe_last_epoch(seconds))
+        self.estimator._on_epoch_end(history)
         if callbacks.end_epoch():
             return True
-        if not stopping:
-            return False
-        rate = optimizer.scheduled_learning_rate
-        stop = self.plateau.should_stop(self.estimator.n_iter_no_change, optimizer)
-        if optimizer.scheduled_learning_rate != rate:
-            self._complete(False)  # 'adaptive' lowered the rate: part of the epoch
-        return stop
+        return stopping and stop
 
     def _complete(self, improved):
         """Record the epoch just published as the last completed one."""

@@ -62,7 +62,7 @@ PARAMETERS = {
         "``'invscaling'`` sets it to "
         "``learning_rate / (t_ + 1) ** power_t`` after each epoch, ``t_`` "
         "counting the training samples seen. ``'adaptive'`` divides it by 5 "
-        "each time ``n_iter_no_change`` epochs fail to improve by ``tol``, "
+        "each time the stopping rule would stop (``partial_fit`` too), "
         "instead of stopping, and stops when such a plateau comes with the "
         "rate already at most 1e-6. ``decay`` multiplies into each of them.",
     ),
@@ -136,7 +136,12 @@ PARAMETERS = {
         "``'lbfgs'``, as in `MLPClassifier`: L-BFGS-B stops when no "
         "component of the gradient exceeds ``tol`` (scipy's ``gtol``).",
     ),
-    "n_iter_no_change": ("int", "Stop after this many epochs without progress."),
+    "n_iter_no_change": (
+        "int",
+        "Stop when more than this many epochs in a row have made no progress, "
+        "as `MLPClassifier` stops: the count goes on from one call to the "
+        "next (a warm start or partial_fit).",
+    ),
     "early_stopping": (
         "bool",
         "Hold out ``validation_fraction`` of the data, stop when its score "
@@ -219,10 +224,16 @@ ATTRIBUTES = {
     "n_layers_": ("int", "Number of layers, input and output included."),
     "n_outputs_": ("int", "Number of output units."),
     "out_activation_": ("str", "Activation of the output layer."),
-    "n_iter_": ("int", "Epochs run (with ``'lbfgs'``: L-BFGS iterations)."),
+    "n_iter_": (
+        "int",
+        "Epochs run by the latest ``fit`` (with ``'lbfgs'``: L-BFGS "
+        "iterations), as `MLPClassifier` counts them: a warm start counts "
+        "again from 0, and after ``partial_fit`` it is 1.",
+    ),
     "t_": (
         "int",
-        "Training samples seen (with ``'lbfgs'``: ``n_samples`` per iteration).",
+        "Training samples seen by every call so far (with ``'lbfgs'``: "
+        "``n_samples`` per iteration).",
     ),
     "loss_": (
         "float",
@@ -230,8 +241,8 @@ ATTRIBUTES = {
     ),
     "loss_curve_": (
         "list of float",
-        "Training loss of every epoch (with ``'lbfgs'``: at the end of every "
-        "iteration).",
+        "Training loss of every epoch of every call so far (with "
+        "``'lbfgs'``: at the end of every iteration).",
     ),
     "best_loss_": (
         "float or None",

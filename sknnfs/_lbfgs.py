@@ -151,7 +151,7 @@ def fit_lbfgs(estimator, trainer, history, data, callback_data):
         with blas_limited_for_lbfgs():
             result = _minimize(run, network.flat_params, estimator)
     except KeyboardInterrupt:
-        if not run.history.n_iter > run.first_iteration:
+        if not run.history.n_iter:
             raise  # no iteration to keep: `BaseNNFS._fit` restores the estimator
         run.interrupted()
         return
@@ -185,7 +185,6 @@ class _LbfgsRun:
         self.history = history
         self.callbacks = callbacks
         self.completed_params = self.network.flat_params_copy()
-        self.first_iteration = history.n_iter  # n_iter before this run
         self.iteration_start = None  # None until an iteration begins
         self.stop_requested = False
 

@@ -73,6 +73,9 @@ def state_from_pickle(state, estimator_name):
     state.setdefault("learning_rate_schedule", "constant")
     state.setdefault("power_t", 0.5)
     state.setdefault("nesterov", False)
+    if "n_iter_" in state:
+        # Fitted before the stopping rule's count was kept between calls.
+        state.setdefault("_no_improvement_count", 0)
     return state
 
 

@@ -226,21 +226,25 @@ class Plateau:
     """MLPClassifier's stopping rule, on a score where greater is better.
 
     An epoch whose score does not beat the best score by at least ``tol``
-    counts as one without improvement; training stops after
-    ``n_iter_no_change`` of them in a row. The score is the validation score
-    with early stopping, else the negated training loss.
+    counts as one without improvement; training stops when more than
+    ``n_iter_no_change`` of them have come in a row, that is after
+    ``n_iter_no_change + 1``, exactly as MLP stops. The score is the
+    validation score with early stopping, else the negated training loss.
 
     Parameters
     ----------
     tol : float
     best_score : float, default=-inf
         The best score so far (carried over by a warm start).
+    epochs_without_improvement : int, default=0
+        The count so far (carried over by a warm start and from one
+        partial_fit to the next, as MLP carries it).
     """
 
-    def __init__(self, tol, best_score=-np.inf):
+    def __init__(self, tol, best_score=-np.inf, epochs_without_improvement=0):
         self.tol = tol
         self.best_score = best_score
-        self.epochs_without_improvement = 0
+        self.epochs_without_improvement = epochs_without_improvement
 
     def update(self, score):
         """Record an epoch's score; True when it is the best so far."""
@@ -254,7 +258,7 @@ class Plateau:
         return False
 
     def stalled(self, n_iter_no_change):
-        return self.epochs_without_improvement >= n_iter_no_change
+        return self.epochs_without_improvement > n_iter_no_change
 
     def should_stop(self, n_iter_no_change, optimizer):
         """Whether training stops after this epoch.
@@ -273,7 +277,13 @@ class Plateau:
 
 
 class History:
-    """The training record of an estimator; `store` copies it onto the estimator."""
+    """The training record of an estimator; `store` copies it onto the estimator.
+
+    ``n_iter`` counts the epochs of the current call (``n_iter_``, as MLP,
+    `SGDClassifier` and `LogisticRegression` count); the samples seen, the
+    loss curve, the best scores and the stopping rule's count go on across
+    a warm start and from one partial_fit to the next.
+    """
 
     def __init__(self):
         self.n_iter = 0
@@ -282,13 +292,14 @@ class History:
         self.best_loss = np.inf
         self.validation_scores = []
         self.best_validation_score = -np.inf
+        self.epochs_without_improvement = 0
 
     @classmethod
     def of(cls, estimator):
-        """The history of a fitted estimator, to continue from."""
+        """The history of a fitted estimator, to continue from in a new call."""
         history = cls()
-        history.n_iter = estimator.n_iter_
         history.n_samples_seen = estimator.t_
+        history.epochs_without_improvement = estimator._no_improvement_count
         history.loss_curve = list(estimator.loss_curve_)
         if estimator.best_loss_ is not None:
             history.best_loss = estimator.best_loss_
@@ -321,6 +332,7 @@ class History:
 
     def store(self, estimator, early_stopping):
         estimator.n_iter_ = self.n_iter
+        estimator._no_improvement_count = self.epochs_without_improvement
         estimator.t_ = self.n_samples_seen
         estimator.loss_curve_ = list(self.loss_curve)
         estimator.loss_ = self.loss_curve[-1] if self.loss_curve else None

@@ -154,7 +154,8 @@ def test_partial_fit_twice_equals_fit_with_two_epochs(iris):
     incremental.partial_fit(X, y, classes=np.unique(y))
     incremental.partial_fit(X, y)
     full = NNFSClassifier(**{**params, "max_iter": 2}).fit(X, y)
-    assert incremental.n_iter_ == full.n_iter_ == 2
+    # n_iter_ counts the epochs of the latest call, as in MLPClassifier.
+    assert (incremental.n_iter_, full.n_iter_) == (1, 2)
     assert incremental.t_ == full.t_ == 2 * len(y)
     assert_same_coefs(incremental, full)
     assert incremental.loss_curve_ == full.loss_curve_
@@ -218,7 +219,7 @@ def test_persistence_round_trip(iris, tmp_path, persistence):
     clf.partial_fit(X, y)
     restored.partial_fit(X, y)
     assert_same_coefs(restored, clf)
-    assert restored.n_iter_ == clf.n_iter_ == QUICK["max_iter"] + 1
+    assert restored.t_ == clf.t_ == (QUICK["max_iter"] + 1) * len(y)
 
 
 # ------------------------------------------------------- training behaviour
@@ -249,8 +250,9 @@ def test_early_stopping_restores_the_best_epoch(blobs):
     assert len(clf.validation_scores_) == len(clf.loss_curve_) == clf.n_iter_
     best_epoch = int(np.argmax(clf.validation_scores_))
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    # It stopped n_iter_no_change epochs after the last improvement...
-    assert clf.n_iter_ == best_epoch + 1 + 5
+    # It stopped at the (n_iter_no_change + 1)-th epoch after the last
+    # improvement, as MLPClassifier stops...
+    assert clf.n_iter_ == best_epoch + 1 + 5 + 1
     # ...and holds the weights of the best epoch, not of the last one.
     np.testing.assert_array_equal(
         clf._network.flat_params, clf.recorded_params_[best_epoch]
@@ -291,7 +293,8 @@ def test_warm_start_continues(blobs):
     # A tiny learning rate keeps the weights where the warm start found them.
     clf.set_params(warm_start=True, max_iter=3, learning_rate=1e-12)
     clf.fit(X, y)
-    assert clf.n_iter_ == 8
+    # n_iter_ counts this fit's epochs; the loss curve and t_ go on.
+    assert clf.n_iter_ == 3
     assert len(clf.loss_curve_) == 8
     assert clf.t_ == 8 * len(y)
     for coef, old, cold in zip(clf.coefs_, previous, cold_start, strict=True):

@@ -136,7 +136,8 @@ def test_partial_fit_streamed_over_dask_blocks_matches_in_memory(client, data):
         rows = slice(start, start + CHUNK_ROWS)
         in_memory.partial_fit(X[rows], y[rows], classes=CLASSES)
 
-    assert streamed.n_iter_ == in_memory.n_iter_ == len(X_blocks)
+    assert len(streamed.loss_curve_) == len(in_memory.loss_curve_) == len(X_blocks)
+    assert streamed.t_ == in_memory.t_ == len(X)
     for streamed_weights, weights in zip(
         streamed.coefs_ + streamed.intercepts_,
         in_memory.coefs_ + in_memory.intercepts_,
@@ -273,7 +274,7 @@ def test_warm_start_fit_on_read_only_estimator(data):
     np.testing.assert_array_equal(
         read_only._network.flat_params, writeable._network.flat_params
     )
-    assert read_only.n_iter_ == 2 * fitted.n_iter_
+    assert read_only.t_ == writeable.t_ == 2 * fitted.t_
 
 
 def test_training_continues_from_a_joblib_memory_map(data, tmp_path):

@@ -331,4 +331,4 @@ def test_a_diverging_partial_fit_restores_the_previous_model(kind):
             states.append(full_state(estimator))
     assert len(states) >= 1  # the first calls succeeded: it diverged later
     assert full_state(estimator) == states[-1]
-    assert estimator.n_iter_ == len(states)
+    assert len(estimator.loss_curve_) == len(states)

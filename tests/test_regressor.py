@@ -234,7 +234,8 @@ def test_two_partial_fits_equal_fit_for_two_epochs():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         whole = NNFSRegressor(**params, max_iter=2).fit(X, y)
-    assert incremental.n_iter_ == whole.n_iter_ == 2
+    assert (incremental.n_iter_, whole.n_iter_) == (1, 2)  # the latest call's
+    assert incremental.t_ == whole.t_ == 2 * len(y)
     np.testing.assert_allclose(incremental.loss_curve_, whole.loss_curve_, rtol=1e-12)
     for ours, theirs in zip(incremental.coefs_, whole.coefs_, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
@@ -260,7 +261,7 @@ def test_warm_start_continues_from_the_fitted_weights():
         whole = NNFSRegressor(**params, max_iter=2).fit(X, y)
         cold = NNFSRegressor(**params, max_iter=1).fit(X, y).fit(X, y)
     np.testing.assert_allclose(warm.predict(X), whole.predict(X), rtol=1e-12)
-    assert warm.n_iter_ == 2 and len(warm.loss_curve_) == 2
+    assert warm.n_iter_ == 1 and len(warm.loss_curve_) == 2
     assert cold.n_iter_ == 1
     assert not np.allclose(cold.predict(X), whole.predict(X))
 

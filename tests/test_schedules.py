@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from sknnfs import NNFSClassifier, NNFSRegressor
-from sknnfs._base import BaseNNFS
+from sknnfs._training import Trainer
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((10, 3))
@@ -26,13 +26,15 @@ y[:2] = [0, 1]  # both classes, whatever the draw
 
 @pytest.fixture
 def epoch_rates(monkeypatch):
-    """The learning rate after every epoch, before the stopping decision."""
+    """The learning rate every epoch starts with."""
     rates = []
+    run_epoch = Trainer.run_epoch
 
-    def record(estimator, history):
-        rates.append(estimator._optimizer.current_learning_rate)
+    def recording_run_epoch(self, *args):
+        rates.append(self.optimizer.current_learning_rate)
+        return run_epoch(self, *args)
 
-    monkeypatch.setattr(BaseNNFS, "_on_epoch_end", record)
+    monkeypatch.setattr(Trainer, "run_epoch", recording_run_epoch)
     return rates
 
 

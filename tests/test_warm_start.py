@@ -107,8 +107,8 @@ def test_a_change_of_the_networks_shape_is_an_error(kind, change, name, old, how
 )
 def test_the_same_shape_spelt_otherwise_continues(same, how):
     estimator = fitted("classifier", how, dtype="float64").set_params(**same)
-    n_iter = estimator.n_iter_
-    assert continued(estimator, "classifier", how).n_iter_ > n_iter
+    epochs = len(estimator.loss_curve_)
+    assert len(continued(estimator, "classifier", how).loss_curve_) > epochs
 
 
 def test_dtype_none_continues_a_float32_network_on_float64_data():
@@ -306,4 +306,4 @@ def test_a_warm_start_with_early_stopping_keeps_the_model_its_score_describes(
     score = _validation_score(kind, estimator, X_validation, y_encoded)
     assert estimator.best_validation_score_ == pytest.approx(score, rel=1e-9)
     assert score >= _validation_score(kind, start, X_validation, y_encoded)
-    assert len(estimator.validation_scores_) == estimator.n_iter_
+    assert len(estimator.validation_scores_) == len(estimator.loss_curve_)
