@@ -12,7 +12,10 @@ Each configuration prints one row of a Markdown table:
   counts);
 - our training GFLOP/s (see `training_flops`) and its fraction of the GEMM
   peak measured at the start (a square ``a @ b`` in float32 and float64);
-- predict_proba seconds of both on the held-out rows, and their ratio;
+- predict_proba seconds of both on the held-out rows, and their ratio: the
+  best mean of 20 timed blocks of calls, 2 s per estimator in all
+  (``PREDICT_TIMING``), the blocks of ours and MLP's alternating as in the
+  latency table;
 - peak extra memory of each fit (tracemalloc, in a separate one-epoch fit:
   tracemalloc slows allocation, so timed fits never run under it);
 - held-out accuracy and log-loss of both.
@@ -95,6 +98,9 @@ LATENCY_METHODS = ("predict_proba", "predict")
 # into: the best block is the figure, so more blocks means more chances to
 # miss the machine's slow spells.
 LATENCY_SECONDS, LATENCY_BLOCKS = 0.2, 20
+# predict_proba on a configuration's held-out rows: seconds per estimator,
+# blocks (some calls take a tenth of a second: fewer, longer blocks).
+PREDICT_TIMING = 2.0, 20
 QUICK_LATENCY_SECONDS, QUICK_LATENCY_BLOCKS = 0.005, 2
 
 
@@ -345,22 +351,6 @@ def peak_fit_memory(estimator, X, y):
         tracemalloc.stop()
 
 
-def time_call(function, min_seconds=0.05, repeats=5):
-    """Best seconds per call, each measurement looping for ``min_seconds``."""
-    function()  # warm-up
-    best = np.inf
-    for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
-        while True:
-            function()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_seconds:
-                break
-        best = min(best, elapsed / calls)
-    return best
-
-
 def run_configuration(config, dtype, peaks, repeats, quick, init="mlp"):
     X_train, X_test = config.X_train, config.X_test
     X_train = X_train.astype(dtype)
@@ -383,14 +373,13 @@ def run_configuration(config, dtype, peaks, repeats, quick, init="mlp"):
             config, dtype, epochs=1, init=init
         ).items()
     }
-    predict_seconds = {
-        name: time_call(
-            lambda estimator=estimator: estimator.predict_proba(X_test),
-            min_seconds=0.002 if quick else 0.2,
-            repeats=1 if quick else 5,
-        )
-        for name, estimator in fitted.items()
-    }
+    predict_seconds, _ = best_seconds_interleaved(
+        {
+            name: functools.partial(estimator.predict_proba, X_test)
+            for name, estimator in fitted.items()
+        },
+        *((QUICK_LATENCY_SECONDS, QUICK_LATENCY_BLOCKS) if quick else PREDICT_TIMING),
+    )
     accuracy, logloss = {}, {}
     for name, estimator in fitted.items():
         proba = estimator.predict_proba(X_test)
