@@ -1,8 +1,9 @@
 """Prediction: a network's outputs for any number of rows, in bounded memory.
 
 The rows go through the network in chunks, so that memory beyond the output
-stays bounded whatever the number of rows, and a chunk's activations are
-still in cache when the next layer's product reads them. For large sparse
+stays bounded whatever the number of rows; within that bound the chunks are
+as large as they can be, since a larger product runs at least as fast on
+any CPU and BLAS kernel. For large sparse
 input the first layer's product is shared between threads (see
 `sknnfs._parallel`). An overflow that reaches the logits is an error naming
 the row, never NaN probabilities.
@@ -18,19 +19,17 @@ from ._parallel import (
 
 __all__ = ["predict_outputs"]
 
-# Rows per chunk: about CACHE_VALUES values in the widest layer, so that they
-# stay in cache, but at least MIN_ROWS rows (smaller products run slower),
-# and at most MAX_VALUES values per layer whatever the widths.
-CHUNK_CACHE_VALUES = 1 << 19
-CHUNK_MIN_ROWS = 2048
+# At most this many values per layer in a chunk (32 MB in float64): the
+# memory bound. Rows are not sized to a cache: smaller products than that
+# gained nothing measurable on one CPU and were slower on another, and each
+# chunk of a threaded sparse product pays for starting its threads.
 CHUNK_MAX_VALUES = 1 << 22
 
 
 def chunk_rows(layer_sizes):
-    """Rows per chunk for a network of ``layer_sizes``."""
-    widest = max(layer_sizes[1:])
-    rows = max(CHUNK_MIN_ROWS, CHUNK_CACHE_VALUES // widest)
-    return max(1, min(rows, CHUNK_MAX_VALUES // widest))
+    """Rows per chunk for a network of ``layer_sizes``: as many as the
+    widest layer allows within ``CHUNK_MAX_VALUES`` values."""
+    return max(1, CHUNK_MAX_VALUES // max(layer_sizes[1:]))
 
 
 def predict_outputs(network, X, output_function=None):

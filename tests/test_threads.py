@@ -1,6 +1,7 @@
 """Work in pieces: row ranges on threads, prediction in row chunks and on threads."""
 
 import threading
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -125,9 +126,20 @@ def test_sparse_prediction_on_threads_is_exact(
 
 
 def in_chunks_of_7_rows(monkeypatch, widest):
-    monkeypatch.setattr(prediction_module, "CHUNK_MIN_ROWS", 1)
-    monkeypatch.setattr(prediction_module, "CHUNK_CACHE_VALUES", 7 * widest)
     monkeypatch.setattr(prediction_module, "CHUNK_MAX_VALUES", 7 * widest)
+
+
+@pytest.mark.parametrize(
+    ("layer_sizes", "rows"),
+    [
+        ((784, 256, 128, 10), 16384),  # 2**22 values / 256 in the widest layer
+        ((784, 1024, 1024, 10), 4096),
+        ((64, 100, 10), 41943),  # the input's width does not count
+        ((3, 2**23, 2), 1),  # never no rows
+    ],
+)
+def test_a_chunk_is_as_many_rows_as_fit_in_4_million_values(layer_sizes, rows):
+    assert prediction_module.chunk_rows(layer_sizes) == rows
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -146,6 +158,39 @@ def test_prediction_in_row_chunks_is_one_prediction(
     monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
     np.testing.assert_allclose(classifier.predict_proba(X), whole, rtol=1e-12)
+
+
+def extra_memory_of(function, *args):
+    """Peak bytes ``function(*args)`` allocates beyond what it returns."""
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        result = function(*args)
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    return peak - result.nbytes
+
+
+def test_prediction_memory_beyond_the_output_is_a_chunks_not_the_inputs(
+    monkeypatch,
+):
+    # benchmarks/predict_memory.py measures the real bound (1,000,000 rows of
+    # 784 float32 values); here the bound is made small enough to see.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=len(X))
+    classifier = fitted(
+        NNFSClassifier(hidden_layer_sizes=(64, 32), max_iter=1, random_state=0),
+        X[:300],
+        y[:300],
+    )
+    in_chunks_of_500_rows = 500 * 64
+    monkeypatch.setattr(prediction_module, "CHUNK_MAX_VALUES", in_chunks_of_500_rows)
+    extra = extra_memory_of(classifier.predict_proba, X)
+    one_chunk = 500 * (64 + 32 + 3) * X.itemsize
+    whole_batch = len(X) * 64 * X.itemsize
+    assert extra <= 3 * one_chunk < whole_batch / 5
 
 
 @pytest.mark.parametrize("in_chunks", [False, True])
