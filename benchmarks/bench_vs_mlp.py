@@ -98,8 +98,9 @@ LATENCY_METHODS = ("predict_proba", "predict")
 # into: the best block is the figure, so more blocks means more chances to
 # miss the machine's slow spells.
 LATENCY_SECONDS, LATENCY_BLOCKS = 0.2, 20
-# predict_proba on a configuration's held-out rows: seconds per estimator,
-# blocks (some calls take a tenth of a second: fewer, longer blocks).
+# predict_proba on a configuration's held-out rows: seconds per estimator
+# and blocks. Ten times the latency cells' seconds, since one call can take
+# a tenth of a second and a block is at least one call.
 PREDICT_TIMING = 2.0, 20
 QUICK_LATENCY_SECONDS, QUICK_LATENCY_BLOCKS = 0.005, 2
 

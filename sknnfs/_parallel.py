@@ -7,7 +7,10 @@ Two things run on threads, both with results identical to one thread:
   row ranges between a few threads (`sparse_prediction_threads`,
   `run_ranges_on_threads`). That pays only while BLAS keeps to one thread
   (`blas_limited_to_one_thread`): OpenBLAS's threads spin for a while after
-  every dense product and would take the cores.
+  every dense product and would take the cores. It also pays only when
+  other cores are free, which a shared machine may not have: the first
+  calls of the process time one thread and several, and the faster is kept
+  (`timed_sparse_prediction_threads`, `TimedChoice`).
 - **Optimizer updates of large arrays** (`BlockwiseUpdate`). An update is
   elementwise, so an array of a million values or more is updated in blocks
   of about a megabyte, each pass running on a block still in cache; the
@@ -39,12 +42,14 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "BlockwiseUpdate",
+    "TimedChoice",
     "available_threads",
     "blas_limited_for_lbfgs",
     "blas_limited_to_one_thread",
     "run_on_threads",
     "run_ranges_on_threads",
     "sparse_prediction_threads",
+    "timed_sparse_prediction_threads",
 ]
 
 MAX_THREADS = 4
@@ -53,7 +58,7 @@ MAX_THREADS = 4
 SPARSE_WORK_PER_THREAD = 1 << 22
 BLOCKWISE_MIN_SIZE = 1 << 20  # arrays at least this large are updated in blocks
 BLOCK_BYTES = 1 << 20  # per array: a block's passes stay in a core's cache
-TIMED_CALLS = 3  # per thread count, before keeping the faster
+TIMED_CALLS = 3  # per candidate, before keeping the faster (`TimedChoice`)
 
 
 @functools.cache
@@ -90,8 +95,40 @@ def available_threads():
     return min(MAX_THREADS, cores if blas_threads is None else min(cores, blas_threads))
 
 
+class TimedChoice:
+    """The faster of a few ways to do the same work, timed on this machine.
+
+    The first calls alternate between the candidates until each has been
+    timed ``TIMED_CALLS`` times (the first candidate given goes first); later
+    calls take the one with the least time per unit of work in its fastest
+    call. The candidates give identical results: only their speed differs.
+    """
+
+    def __init__(self):
+        self.seconds_per_unit = {}  # candidate -> one figure per timed call
+
+    def choose(self, candidates):
+        """The candidate to run now, of ``candidates`` (a sequence)."""
+        timings = [self.seconds_per_unit.get(candidate, []) for candidate in candidates]
+        counts = [len(times) for times in timings]
+        if min(counts) < TIMED_CALLS:
+            return candidates[counts.index(min(counts))]
+        fastest = [min(times) for times in timings]
+        return candidates[fastest.index(min(fastest))]
+
+    def record(self, candidate, seconds, units=1):
+        """Time one call of ``candidate`` that did ``units`` of work."""
+        times = self.seconds_per_unit.setdefault(candidate, [])
+        if len(times) < TIMED_CALLS:
+            times.append(seconds / units)
+
+
+# One for the process: the sparse products of every model share the cores.
+_SPARSE_PREDICTION_THREADS = TimedChoice()
+
+
 def sparse_prediction_threads(X, n_units):
-    """Threads worth sharing the first layer's product with ``X`` at prediction.
+    """Most threads worth sharing the first layer's product with ``X`` at prediction.
 
     More than one only for sparse ``X``, when every thread gets at least
     ``SPARSE_WORK_PER_THREAD`` multiply-adds, and only on the main thread,
@@ -116,6 +153,22 @@ def sparse_prediction_threads(X, n_units):
     if enough_work < 2:
         return 1
     return max(1, min(available_threads(), enough_work))
+
+
+@contextlib.contextmanager
+def timed_sparse_prediction_threads(X, n_units):
+    """The threads for one prediction, of one or `sparse_prediction_threads`,
+    whichever timed faster in this process; the prediction (the block) is
+    timed for the choice unless it raises."""
+    most_threads = sparse_prediction_threads(X, n_units)
+    if most_threads == 1:
+        yield 1
+        return
+    n_threads = _SPARSE_PREDICTION_THREADS.choose((most_threads, 1))
+    start = time.perf_counter()
+    yield n_threads
+    seconds = time.perf_counter() - start
+    _SPARSE_PREDICTION_THREADS.record(n_threads, seconds, X.nnz * n_units)
 
 
 @contextlib.contextmanager
@@ -207,7 +260,8 @@ class BlockwiseUpdate:
     """
 
     def __init__(self):
-        self._timings = None
+        self._timings = None  # a TimedChoice between thread counts, once used
+        self._thread_counts = None
 
     @staticmethod
     def applies_to(arrays):
@@ -233,14 +287,9 @@ class BlockwiseUpdate:
         block = max(1, BLOCK_BYTES // flat[0].itemsize)
         if self._timings is None:
             most_threads = max(1, min(available_threads(), flat[0].size // block))
-            self._timings = {1: [], most_threads: []}
-        timings = self._timings
-        untried = [count for count in timings if len(timings[count]) < TIMED_CALLS]
-        if untried:  # alternate the candidates until each has been timed enough
-            n_threads = min(untried, key=lambda count: len(timings[count]))
-        else:
-            n_threads = min(timings, key=lambda count: min(timings[count]))
+            self._timings = TimedChoice()
+            self._thread_counts = (1, most_threads) if most_threads > 1 else (1,)
+        n_threads = self._timings.choose(self._thread_counts)
         start = time.perf_counter()
         run_on_threads(update, flat, block, n_threads)
-        if untried:
-            timings[n_threads].append(time.perf_counter() - start)
+        self._timings.record(n_threads, time.perf_counter() - start)

@@ -1,9 +1,9 @@
 """Prediction: a network's outputs for any number of rows, in bounded memory.
 
 The rows go through the network in chunks, so that memory beyond the output
-stays bounded whatever the number of rows; within that bound the chunks are
-as large as they can be, since a larger product runs at least as fast on
-any CPU and BLAS kernel. For large sparse
+stays bounded whatever the number of rows; within that bound a chunk is as
+large as it can be, so that the products are as large as MLPClassifier's
+whole-batch ones. For large sparse
 input the first layer's product is shared between threads (see
 `sknnfs._parallel`). An overflow that reaches the logits is an error naming
 the row, never NaN probabilities.
@@ -14,15 +14,15 @@ import numpy as np
 from ._parallel import (
     blas_limited_to_one_thread,
     run_ranges_on_threads,
-    sparse_prediction_threads,
+    timed_sparse_prediction_threads,
 )
 
 __all__ = ["predict_outputs"]
 
 # At most this many values per layer in a chunk (32 MB in float64): the
-# memory bound. Rows are not sized to a cache: smaller products than that
-# gained nothing measurable on one CPU and were slower on another, and each
-# chunk of a threaded sparse product pays for starting its threads.
+# memory bound, and the only one. Chunks sized to a cache instead make
+# smaller products, which BLAS runs no faster on some CPUs and more slowly on
+# others, and each chunk of a threaded sparse product starts its threads anew.
 CHUNK_MAX_VALUES = 1 << 22
 
 
@@ -49,11 +49,11 @@ def predict_outputs(network, X, output_function=None):
     outputs : ndarray of shape (n_samples, n_outputs)
     """
     output_function = output_function or network.loss.output_activation
-    n_threads = sparse_prediction_threads(X, network.layer_sizes[1])
-    if n_threads == 1:
-        return _predict_in_chunks(network, X, output_function, n_threads)
-    with blas_limited_to_one_thread():
-        return _predict_in_chunks(network, X, output_function, n_threads)
+    with timed_sparse_prediction_threads(X, network.layer_sizes[1]) as n_threads:
+        if n_threads == 1:
+            return _predict_in_chunks(network, X, output_function, n_threads)
+        with blas_limited_to_one_thread():
+            return _predict_in_chunks(network, X, output_function, n_threads)
 
 
 def _predict_in_chunks(network, X, output_function, n_threads):

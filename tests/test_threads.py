@@ -15,10 +15,18 @@ import sknnfs._prediction as prediction_module
 from sknnfs import Dense, NNFSClassifier, NNFSRegressor
 from sknnfs._parallel import (
     BlockwiseUpdate,
+    TimedChoice,
     available_threads,
     run_ranges_on_threads,
     sparse_prediction_threads,
 )
+
+
+@pytest.fixture(autouse=True)
+def _untimed_sparse_prediction_threads(monkeypatch):
+    """Each test starts as a new process does: sharing a sparse product not
+    yet timed, so that the first threaded prediction does share it."""
+    monkeypatch.setattr(parallel_module, "_SPARSE_PREDICTION_THREADS", TimedChoice())
 
 
 # ------------------------------------------------------------------- ranges
@@ -123,6 +131,62 @@ def test_sparse_prediction_on_threads_is_exact(
     assert blas_threads() == before  # BLAS's thread limit is given back
     assert shared.tobytes() == one_thread.tobytes()
     np.testing.assert_allclose(shared, method(X.toarray()), rtol=1e-10)
+
+
+def test_a_timed_choice_alternates_then_keeps_the_fastest_per_unit_of_work():
+    choice = TimedChoice()
+    seconds = {2: 3.0, 1: 2.0}  # per call; the 2-thread calls do twice the work
+    chosen = []
+    for _ in range(8):
+        candidate = choice.choose((2, 1))
+        chosen.append(candidate)
+        choice.record(candidate, seconds[candidate], units=candidate)
+    assert chosen == [2, 1, 2, 1, 2, 1, 2, 2]  # 1.5 s per unit against 2.0
+    assert choice.seconds_per_unit == {2: [1.5] * 3, 1: [2.0] * 3}
+
+
+@pytest.mark.parametrize(("faster", "shared"), [(1, False), (2, True)])
+def test_a_sparse_product_is_shared_only_if_that_timed_faster(
+    sparse_problem, monkeypatch, faster, shared
+):
+    X, y = sparse_problem
+    classifier = fitted(NNFSClassifier(random_state=0, max_iter=2), X, y)
+    expected = classifier.predict_proba(X)
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
+    timed = parallel_module._SPARSE_PREDICTION_THREADS
+    for n_threads in (2, 1):
+        for _ in range(parallel_module.TIMED_CALLS):
+            timed.record(n_threads, 1.0 if n_threads == faster else 2.0)
+    ranges_run = []
+
+    def recording_run_ranges(*args, **kwargs):
+        ranges_run.append(args)
+        return run_ranges_on_threads(*args, **kwargs)
+
+    monkeypatch.setattr(
+        prediction_module, "run_ranges_on_threads", recording_run_ranges
+    )
+    assert classifier.predict_proba(X).tobytes() == expected.tobytes()
+    assert bool(ranges_run) == shared
+
+
+def test_a_failed_prediction_is_not_timed(sparse_problem, monkeypatch):
+    X, y = sparse_problem
+    classifier = fitted(
+        NNFSClassifier(activation="linear", random_state=0, max_iter=2), X, y
+    )
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
+    classifier.predict_proba(X)
+    timed = parallel_module._SPARSE_PREDICTION_THREADS
+    assert [len(times) for times in timed.seconds_per_unit.values()] == [1]
+    too_large = X.tolil()
+    too_large[250, :] = 1e308
+    with pytest.raises(ValueError, match="overflowed"):
+        classifier.predict_proba(too_large.tocsr())
+    # The shared call was timed; the one-thread turn failed and was not.
+    assert {n: len(times) for n, times in timed.seconds_per_unit.items()} == {2: 1}
 
 
 def in_chunks_of_7_rows(monkeypatch, widest):
@@ -257,4 +321,5 @@ def test_threads_respect_a_blas_limit_set_by_the_caller(sparse_problem, monkeypa
         monkeypatch.setattr(parallel_module, "BLOCK_BYTES", 800)
         blockwise = BlockwiseUpdate()
         blockwise(lambda values: values.__iadd__(1), [np.zeros(4000)])
-        assert list(blockwise._timings) == [1]  # no second candidate to time
+        # No second candidate to time.
+        assert list(blockwise._timings.seconds_per_unit) == [1]
