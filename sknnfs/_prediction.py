@@ -1,9 +1,9 @@
 """Prediction: a network's outputs for any number of rows, in bounded memory.
 
 The rows go through the network in chunks, so that memory beyond the output
-stays bounded whatever the number of rows; within that bound a chunk is as
-large as it can be, so that the products are as large as MLPClassifier's
-whole-batch ones. For large sparse
+stays bounded whatever the number of rows. Dense rows go in chunks whose
+activations stay in cache from one layer's product to the next; sparse rows
+in chunks as large as the bound allows (`chunk_rows`). For large sparse
 input the first layer's product is shared between threads (see
 `sknnfs._parallel`). An overflow that reaches the logits is an error naming
 the row, never NaN probabilities.
@@ -19,17 +19,24 @@ from ._parallel import (
 
 __all__ = ["predict_outputs"]
 
-# At most this many values per layer in a chunk (32 MB in float64): the
-# memory bound, and the only one. Chunks sized to a cache instead make
-# smaller products, which BLAS runs no faster on some CPUs and more slowly on
-# others, and each chunk of a threaded sparse product starts its threads anew.
+# Rows per chunk: at most MAX_VALUES values in the widest layer, the memory
+# bound. Dense rows: about CACHE_VALUES values there, so that they stay in
+# cache between products, but at least MIN_ROWS rows (smaller products run
+# slower). Sparse rows: up to the bound, since each chunk's threaded first
+# product starts its threads anew, and scipy's product gains nothing from a
+# cache-sized chunk.
+CHUNK_CACHE_VALUES = 1 << 19
+CHUNK_MIN_ROWS = 2048
 CHUNK_MAX_VALUES = 1 << 22
 
 
-def chunk_rows(layer_sizes):
-    """Rows per chunk for a network of ``layer_sizes``: as many as the
-    widest layer allows within ``CHUNK_MAX_VALUES`` values."""
-    return max(1, CHUNK_MAX_VALUES // max(layer_sizes[1:]))
+def chunk_rows(layer_sizes, sparse=False):
+    """Rows per chunk for a network of ``layer_sizes``, for dense or sparse rows."""
+    widest = max(layer_sizes[1:])
+    most_rows = max(1, CHUNK_MAX_VALUES // widest)
+    if sparse:
+        return most_rows
+    return min(most_rows, max(CHUNK_MIN_ROWS, CHUNK_CACHE_VALUES // widest))
 
 
 def predict_outputs(network, X, output_function=None):
@@ -58,7 +65,7 @@ def predict_outputs(network, X, output_function=None):
 
 def _predict_in_chunks(network, X, output_function, n_threads):
     n_samples = X.shape[0]
-    rows_per_chunk = chunk_rows(network.layer_sizes)
+    rows_per_chunk = chunk_rows(network.layer_sizes, sparse=hasattr(X, "nnz"))
     if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
         return output_function(_chunk_logits(network, X, 0, n_threads))
     outputs = np.empty((n_samples, network.n_outputs), dtype=network.dtype)

@@ -190,20 +190,26 @@ def test_a_failed_prediction_is_not_timed(sparse_problem, monkeypatch):
 
 
 def in_chunks_of_7_rows(monkeypatch, widest):
+    monkeypatch.setattr(prediction_module, "CHUNK_MIN_ROWS", 1)
+    monkeypatch.setattr(prediction_module, "CHUNK_CACHE_VALUES", 7 * widest)
     monkeypatch.setattr(prediction_module, "CHUNK_MAX_VALUES", 7 * widest)
 
 
 @pytest.mark.parametrize(
-    ("layer_sizes", "rows"),
+    ("layer_sizes", "dense_rows", "sparse_rows"),
     [
-        ((784, 256, 128, 10), 16384),  # 2**22 values / 256 in the widest layer
-        ((784, 1024, 1024, 10), 4096),
-        ((64, 100, 10), 41943),  # the input's width does not count
-        ((3, 2**23, 2), 1),  # never no rows
+        # Dense: 2**19 values in the widest layer, at least 2048 rows;
+        # sparse: 2**22 values. The input's width does not count.
+        ((784, 256, 128, 10), 2048, 16384),
+        ((64, 100, 10), 5242, 41943),
+        ((784, 1024, 1024, 10), 2048, 4096),
+        ((3, 2**12, 2), 1024, 1024),  # the most rows, 2**22 values, come first
+        ((3, 2**23, 2), 1, 1),  # never no rows
     ],
 )
-def test_a_chunk_is_as_many_rows_as_fit_in_4_million_values(layer_sizes, rows):
-    assert prediction_module.chunk_rows(layer_sizes) == rows
+def test_rows_per_chunk(layer_sizes, dense_rows, sparse_rows):
+    assert prediction_module.chunk_rows(layer_sizes) == dense_rows
+    assert prediction_module.chunk_rows(layer_sizes, sparse=True) == sparse_rows
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -250,7 +256,8 @@ def test_prediction_memory_beyond_the_output_is_a_chunks_not_the_inputs(
         y[:300],
     )
     in_chunks_of_500_rows = 500 * 64
-    monkeypatch.setattr(prediction_module, "CHUNK_MAX_VALUES", in_chunks_of_500_rows)
+    monkeypatch.setattr(prediction_module, "CHUNK_MIN_ROWS", 1)
+    monkeypatch.setattr(prediction_module, "CHUNK_CACHE_VALUES", in_chunks_of_500_rows)
     extra = extra_memory_of(classifier.predict_proba, X)
     one_chunk = 500 * (64 + 32 + 3) * X.itemsize
     whole_batch = len(X) * 64 * X.itemsize
