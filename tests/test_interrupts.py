@@ -63,20 +63,6 @@ def interrupt_at_step(monkeypatch, step):
     return steps
 
 
-@pytest.fixture
-def epoch_weights(monkeypatch):
-    """Weights after each completed epoch: ``epoch_weights[k]`` after epoch k + 1."""
-    recorded = []
-    on_epoch_end = BaseNNFS._on_epoch_end
-
-    def recording_hook(self, history):
-        recorded.append(self._network.flat_params_copy())
-        on_epoch_end(self, history)
-
-    monkeypatch.setattr(BaseNNFS, "_on_epoch_end", recording_hook)
-    return recorded
-
-
 # ------------------------------------------- after a completed epoch: keep it
 @pytest.mark.parametrize("kind", Y)
 def test_interrupt_from_the_epoch_hook_keeps_that_epoch(kind, monkeypatch):

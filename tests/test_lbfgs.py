@@ -402,20 +402,6 @@ def test_a_warm_started_fit_that_diverges_restores_the_estimator(
     assert _state(classifier) == before
 
 
-@pytest.fixture
-def iteration_weights(monkeypatch):
-    """Weights after each completed iteration, recorded at the epoch hook."""
-    recorded = []
-    on_epoch_end = BaseNNFS._on_epoch_end
-
-    def recording_hook(self, history):
-        recorded.append(self._network.flat_params_copy())
-        on_epoch_end(self, history)
-
-    monkeypatch.setattr(BaseNNFS, "_on_epoch_end", recording_hook)
-    return recorded
-
-
 def _interrupt_at_evaluation(monkeypatch, interrupt_at_evaluation):
     """Make the objective raise KeyboardInterrupt at that evaluation."""
     evaluated = []
@@ -432,26 +418,24 @@ def _interrupt_at_evaluation(monkeypatch, interrupt_at_evaluation):
     return evaluated
 
 
-def test_interrupt_keeps_the_last_completed_iteration(iteration_weights, monkeypatch):
+def test_interrupt_keeps_the_last_completed_iteration(epoch_weights, monkeypatch):
     evaluated = _interrupt_at_evaluation(monkeypatch, 9)
     classifier = lbfgs_classifier()
     with pytest.warns(UserWarning, match="Training interrupted after") as record:
         classifier.fit(X_DIGITS, Y_DIGITS)
-    completed = len(iteration_weights)
+    completed = len(epoch_weights)
     assert completed > 0
     assert f"after {completed} L-BFGS iterations" in str(record[0].message)
     assert classifier.n_iter_ == completed == len(classifier.loss_curve_)
     # The interrupted evaluation had loaded other weights: they were put back.
-    assert not np.array_equal(evaluated[-1], iteration_weights[-1])
-    np.testing.assert_array_equal(
-        classifier._network.flat_params, iteration_weights[-1]
-    )
+    assert not np.array_equal(evaluated[-1], epoch_weights[-1])
+    np.testing.assert_array_equal(classifier._network.flat_params, epoch_weights[-1])
     assert classifier.predict(X_DIGITS).shape == Y_DIGITS.shape
 
 
 @pytest.mark.parametrize("warm_start", (False, True))
 def test_interrupt_before_the_first_iteration_changes_nothing(
-    warm_start, iteration_weights, monkeypatch
+    warm_start, epoch_weights, monkeypatch
 ):
     # Nothing of the call to keep: the KeyboardInterrupt goes on, and a new
     # estimator stays unfitted, a fitted one as it was.
@@ -461,11 +445,11 @@ def test_interrupt_before_the_first_iteration_changes_nothing(
             warnings.simplefilter("ignore", ConvergenceWarning)
             classifier.fit(X_DIGITS, Y_DIGITS)
     before = _state(classifier) if warm_start else pickle.dumps(classifier)
-    n_recorded = len(iteration_weights)
+    n_recorded = len(epoch_weights)
     _interrupt_at_evaluation(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         classifier.fit(X_DIGITS, Y_DIGITS)
-    assert len(iteration_weights) == n_recorded  # no iteration completed
+    assert len(epoch_weights) == n_recorded  # no iteration completed
     if warm_start:
         assert _state(classifier) == before
     else:
