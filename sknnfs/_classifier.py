@@ -12,9 +12,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted
 
-from ._activations import log_softmax
+from ._activations import log_softmax, sigmoid, softmax
 from ._base import BaseNNFS
 from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
@@ -101,13 +100,34 @@ def _log_sigmoid(logits):
     return -np.logaddexp(0, -logits)
 
 
+def _two_class_logits(logits):
+    """A two-class problem's one logit ``z`` as the logits ``(0, z)`` of its classes.
+
+    The softmax of ``(0, z)`` is ``(1 - sigmoid(z), sigmoid(z))``: one logistic
+    output unit, `MLPClassifier`'s, is a softmax whose first logit is pinned
+    at 0. It has half the output weights of two softmax units, whose logits
+    move apart at twice the pace and over-fit sooner.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (n_samples, 1)
+
+    Returns
+    -------
+    class_logits : ndarray of shape (n_samples, 2)
+    """
+    return np.hstack([np.zeros_like(logits), logits])
+
+
 class NNFSClassifier(ClassifierMixin, BaseNNFS):
     """Multilayer perceptron classifier built from the book's NumPy blocks.
 
     Dense + activation hidden layers and a softmax output layer, trained by
     minibatch gradient descent on the mean categorical cross-entropy plus the
-    L1/L2 penalties. With a multilabel indicator ``y`` the output layer is a
-    sigmoid per label and the loss the mean binary cross-entropy.
+    L1/L2 penalties. Two classes have one sigmoid output, the book's binary
+    logistic regression, as `MLPClassifier` has; with a multilabel indicator
+    ``y`` the output layer is a sigmoid per label. The loss of a sigmoid
+    output is the mean binary cross-entropy.
 
     .. important::
        ``score`` returns the **negated mean cross-entropy** (``-log_loss``),
@@ -308,7 +328,17 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 "NNFSClassifier needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {self.classes_[0]!r}"
             )
-        self.n_outputs_ = len(self.classes_)
+        two_classes = not self._multilabel and len(self.classes_) == 2
+        self.n_outputs_ = 1 if two_classes else len(self.classes_)
+
+    @property
+    def _one_logistic_output(self):
+        """Whether two classes share one sigmoid output unit (`_two_class_logits`).
+
+        Models fitted by sknnfs 0.1 have two softmax units for two classes,
+        and keep them.
+        """
+        return not self._multilabel and self.n_outputs_ == 1
 
     def _check_warm_start_targets(self, y):
         if self._multilabel or y.ndim != 1:
@@ -350,7 +380,10 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
                 + " targets"
             )
         if not multilabel:
-            return self._encode(y)
+            class_indices = self._encode(y)
+            if self._one_logistic_output:  # the book's (n_samples, 1) 0/1 column
+                return class_indices[:, np.newaxis].astype(dtype)
+            return class_indices
         if y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y.shape[1]} labels but the classifier was fitted "
@@ -370,19 +403,44 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             )
         return encoded
 
+    def _class_indices(self, y_encoded):
+        """Single-label ``y_encoded`` as class indices of shape (n_samples,)."""
+        if self._one_logistic_output:
+            return y_encoded[:, 0].astype(np.intp)
+        return y_encoded
+
     def _loss_name(self):
-        return "sigmoid_crossentropy" if self._multilabel else "softmax_crossentropy"
+        if self._multilabel or self._one_logistic_output:
+            return "sigmoid_crossentropy"
+        return "softmax_crossentropy"
+
+    def _probabilities(self, logits):
+        """Class (or label) probabilities from the network's logits."""
+        if self._multilabel:
+            return sigmoid(logits)
+        if self._one_logistic_output:
+            return softmax(_two_class_logits(logits))
+        return softmax(logits)
+
+    def _log_probabilities(self, logits):
+        """Logarithms of `_probabilities`, by log-sum-exp."""
+        if self._multilabel:
+            return _log_sigmoid(logits)
+        if self._one_logistic_output:
+            return log_softmax(_two_class_logits(logits))
+        return log_softmax(logits)
 
     def _stratify_labels(self, y_encoded):
-        return None if self._multilabel else y_encoded
+        return None if self._multilabel else self._class_indices(y_encoded)
 
     def _sample_weight_factors(self, y_encoded, sample_weight, *, incremental):
         if self.class_weight is None:
             return None
         if self._multilabel:
             raise ValueError("class_weight is not supported for multilabel y")
+        class_indices = self._class_indices(y_encoded)
         if self.class_weight != "balanced":
-            return _dict_class_weights(self.class_weight, self.classes_)[y_encoded]
+            return _dict_class_weights(self.class_weight, self.classes_)[class_indices]
         if incremental:
             raise ValueError(
                 "class_weight='balanced' is not supported for partial_fit: the "
@@ -394,11 +452,11 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             class_weights = compute_class_weight(
                 "balanced",
                 classes=np.arange(len(self.classes_)),
-                y=y_encoded,
+                y=class_indices,
                 sample_weight=sample_weight,
             )
         class_weights[~np.isfinite(class_weights)] = 0.0
-        return class_weights[y_encoded]
+        return class_weights[class_indices]
 
     def _validation_score(self, outputs, y_encoded, sample_weight):
         return -float(
@@ -421,7 +479,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             Rows sum to one (for multilabel ``y``: one independent
             probability per label).
         """
-        return self._predict_outputs(X)
+        return self._predict_outputs(X, self._probabilities)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed from the logits.
@@ -435,10 +493,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite for any finite input.
         """
-        check_is_fitted(self)
-        return self._predict_outputs(
-            X, _log_sigmoid if self._multilabel else log_softmax
-        )
+        return self._predict_outputs(X, self._log_probabilities)
 
     def predict(self, X):
         """Most probable class of each sample (multilabel: labels with p > 0.5).
@@ -489,7 +544,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             return -float(np.average(sample_losses, weights=sample_weight))
         return -log_loss(
             y,
-            predict_outputs(self._network, X),
+            predict_outputs(self._network, X, self._probabilities),
             labels=self.classes_,
             sample_weight=sample_weight,
         )
@@ -534,7 +589,8 @@ fill_docstring(
         ),
         "out_activation_": (
             "{'softmax', 'logistic'}",
-            "``'logistic'`` (a sigmoid per label) for multilabel ``y``.",
+            "``'logistic'`` for two classes (one sigmoid unit, as "
+            "`MLPClassifier`) and for multilabel ``y`` (a sigmoid per label).",
         ),
     },
 )

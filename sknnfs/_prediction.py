@@ -54,6 +54,7 @@ def predict_outputs(network, X, output_function=None):
     Returns
     -------
     outputs : ndarray of shape (n_samples, n_outputs)
+        Or as many columns as ``output_function`` makes of ``n_outputs``.
     """
     output_function = output_function or network.loss.output_activation
     with timed_sparse_prediction_threads(X, network.layer_sizes[1]) as n_threads:
@@ -68,12 +69,15 @@ def _predict_in_chunks(network, X, output_function, n_threads):
     rows_per_chunk = chunk_rows(network.layer_sizes, sparse=hasattr(X, "nnz"))
     if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
         return output_function(_chunk_logits(network, X, 0, n_threads))
-    outputs = np.empty((n_samples, network.n_outputs), dtype=network.dtype)
+    outputs = None  # as wide as the output function makes them
     for start in range(0, n_samples, rows_per_chunk):
         rows = slice(start, min(start + rows_per_chunk, n_samples))
-        outputs[rows] = output_function(
+        chunk_outputs = output_function(
             _chunk_logits(network, X[rows], start, n_threads)
         )
+        if outputs is None:
+            outputs = np.empty((n_samples, chunk_outputs.shape[1]), network.dtype)
+        outputs[rows] = chunk_outputs
     return outputs
 
 

@@ -43,7 +43,7 @@ True
 
 import numpy as np
 
-from ._classifier import NNFSClassifier
+from ._classifier import NNFSClassifier, _two_class_logits
 from ._regressor import NNFSRegressor
 
 __all__ = ["register_converters", "to_onnx"]
@@ -214,7 +214,10 @@ def _classifier_output_shapes(operator):
     else:
         label_type = Int64TensorType([n_samples])
     operator.outputs[0].type = label_type
-    operator.outputs[1].type = probability_type([n_samples, classifier.n_outputs_])
+    n_columns = (
+        classifier.n_outputs_ if classifier._multilabel else len(classifier.classes_)
+    )
+    operator.outputs[1].type = probability_type([n_samples, n_columns])
 
 
 def _regressor_output_shapes(operator):
@@ -313,14 +316,21 @@ def _add_forward_pass(scope, operator, container, output_name):
     from skl2onnx.common.data_types import DoubleTensorType
 
     estimator = operator.raw_operator
+    layers = list(zip(estimator.coefs_, estimator.intercepts_, strict=True))
+    out_activation = estimator.out_activation_
+    if getattr(estimator, "_one_logistic_output", False):
+        # Two classes' one logit z as their logits (0, z), by a zero column
+        # of weights and a zero bias: Softmax then gives predict_proba's
+        # (1 - sigmoid(z), sigmoid(z)).
+        layers[-1] = tuple(_two_class_logits(values) for values in layers[-1])
+        out_activation = "softmax"
     hidden_op = _activation_op(HIDDEN_ACTIVATION_OPS, estimator.activation)
-    output_op = _activation_op(OUTPUT_ACTIVATION_OPS, estimator.out_activation_)
+    output_op = _activation_op(OUTPUT_ACTIVATION_OPS, out_activation)
     if _input_tensor_type(operator) is DoubleTensorType:
         float_type = TensorProto.DOUBLE
     else:
         float_type = TensorProto.FLOAT
     values_name = _input_as(scope, operator, container, float_type)
-    layers = list(zip(estimator.coefs_, estimator.intercepts_, strict=True))
     for layer_index, (weights, biases) in enumerate(layers):
         is_output_layer = layer_index == len(layers) - 1
         activation_op = output_op if is_output_layer else hidden_op

@@ -362,9 +362,10 @@ def test_sample_weights_scaled_by_a_huge_power_of_two_are_the_same_weights(blobs
     np.testing.assert_array_equal(scaled.predict_proba(X), weighted.predict_proba(X))
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 0.5, 1: 3.0}])
-def test_class_weight_is_a_per_class_sample_weight(class_weight):
-    X, y = make_blobs(n_samples=[50, 20, 10], n_features=3, random_state=1)
+def test_class_weight_is_a_per_class_sample_weight(class_weight, n_classes):
+    X, y = make_blobs(n_samples=[50, 20, 10][:n_classes], n_features=3, random_state=1)
     if class_weight == "balanced":
         per_class = compute_class_weight("balanced", classes=np.unique(y), y=y)
     else:
@@ -443,7 +444,8 @@ def test_label_types(labels):
     assert set(predictions) <= set(labels)
     assert np.mean(predictions == y) >= 0.9
     assert clf.predict_proba(X).shape == (len(y), len(labels))
-    assert clf.n_outputs_ == len(labels)
+    # Two classes share one logistic output unit, as in MLPClassifier.
+    assert clf.n_outputs_ == (1 if len(labels) == 2 else len(labels))
     assert clf.score(X, y) == pytest.approx(
         -log_loss(y, clf.predict_proba(X), labels=clf.classes_), abs=1e-12
     )

@@ -41,9 +41,10 @@ def our_objective(ours, mlp, X, y_encoded):
     return loss
 
 
-def test_single_label_classification_is_mlps_objective():
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_single_label_classification_is_mlps_objective(n_classes):
     X, y = make_classification(
-        N_SAMPLES, 6, n_informative=4, n_classes=3, random_state=0
+        N_SAMPLES, 6, n_informative=4, n_classes=n_classes, random_state=0
     )
     mlp = fit_quietly(
         MLPClassifier(hidden_layer_sizes=(5,), alpha=ALPHA, max_iter=3, random_state=0),
@@ -63,7 +64,12 @@ def test_single_label_classification_is_mlps_objective():
     mlp_objective = log_loss(y, mlp.predict_proba(X)) + ALPHA / (
         2 * N_SAMPLES
     ) * squared_weights(mlp)
-    assert our_objective(ours, mlp, X, y) == pytest.approx(mlp_objective, rel=1e-10)
+    # Two classes have one logistic output unit, as MLP's: its target is a
+    # 0/1 column (the book's binary logistic regression).
+    y_encoded = y[:, np.newaxis].astype(float) if n_classes == 2 else y
+    assert our_objective(ours, mlp, X, y_encoded) == pytest.approx(
+        mlp_objective, rel=1e-10
+    )
 
 
 def test_multilabel_is_mlps_objective_over_the_number_of_labels():

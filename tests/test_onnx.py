@@ -116,7 +116,8 @@ def test_classifier_probabilities_as_tensor(labels_name, dtype):
         classifier, X[:1].astype(dtype), options={id(classifier): {"zipmap": False}}
     )
     label, proba = run_onnx(onnx_model, X.astype(dtype))
-    # Two softmax outputs for binary y too, as predict_proba gives.
+    # Two columns for binary y too, from its one logistic output unit, as
+    # predict_proba gives.
     assert_close(proba, classifier.predict_proba(X), dtype)
     np.testing.assert_array_equal(label, classifier.predict(X))
     # onnxruntime gives strings as an object array.
