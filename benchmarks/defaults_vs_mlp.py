@@ -29,8 +29,12 @@ rule (their ConvergenceWarning is silenced). The rows' means follow, then
 the total fit seconds and the acceptance bars: on every row accuracy at
 least MLP's - 0.3 points and log-loss at most MLP's + 2 %, R² at least MLP's
 - 0.005; on average accuracy and log-loss (R²) better than MLP's; total fit
-seconds below MLP's. Each table is preceded by the machine line of
-``bench_vs_mlp.py`` (CPU model, BLAS libraries from threadpoolctl, NumPy).
+seconds below MLP's. A missed row bar is given with the 95 % bootstrap
+interval of its difference (or ratio) over the row's fits, resampled in
+pairs (both sides fit the same folds): an interval that holds 0 is a
+difference these fits cannot tell from none. Each table is preceded by the
+machine line of ``bench_vs_mlp.py`` (CPU model, BLAS libraries from
+threadpoolctl, NumPy).
 
 Ours and MLP's fits of one data set, features and seed run one after the
 other in the same process, so that a slow spell of the shared machine hits
@@ -98,6 +102,8 @@ QUICK_ROWS = 120
 ACCURACY_MARGIN = 0.003
 LOG_LOSS_MARGIN = 0.02
 R2_MARGIN = 0.005
+# Bootstrap resamples of a row's paired fits, for the 95 % interval of a miss.
+INTERVAL_RESAMPLES = 2000
 
 
 # ---------------------------------------------------------------- data sets
@@ -300,8 +306,43 @@ def summarise(dataset, features, outcomes):
             sum(outcome[side]["max_iter_hits"] for outcome in outcomes)
         )
     row["n_fits"] = sum(len(outcome["ours"]["fit_seconds"]) for outcome in outcomes)
+    for metric, statistic in STATISTICS[task].items():
+        row[f"{statistic}_interval"] = paired_interval(
+            *(
+                [value for outcome in outcomes for value in outcome[side][metric]]
+                for side in SIDES
+            ),
+            statistic,
+        )
     row["misses"] = row_misses(row)
     return row
+
+
+# What each bar compares, ours against MLP's: a difference or a ratio - 1.
+STATISTICS = {
+    CLASSIFICATION: {"accuracy": "accuracy_gap", "log_loss": "log_loss_ratio"},
+    REGRESSION: {"r2": "r2_gap"},
+}
+
+
+def paired_interval(ours, mlp, statistic):
+    """95 % bootstrap interval of a bar's statistic over a row's paired fits.
+
+    Both sides fit the same folds, so the fits are resampled in pairs: the
+    interval tells a miss that is the noise of the folds and seeds from one
+    that is not.
+    """
+    ours, mlp = np.asarray(ours), np.asarray(mlp)
+    resampled = np.random.default_rng(0).integers(
+        0, len(ours), (INTERVAL_RESAMPLES, len(ours))
+    )
+    ours_means, mlp_means = ours[resampled].mean(axis=1), mlp[resampled].mean(axis=1)
+    if statistic == "log_loss_ratio":
+        values = ours_means / mlp_means - 1
+    else:
+        values = ours_means - mlp_means
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def row_misses(row):
@@ -310,12 +351,24 @@ def row_misses(row):
     if row["task"] == CLASSIFICATION:
         accuracy_gap = row["accuracy_ours"] - row["accuracy_mlp"]
         if accuracy_gap < -ACCURACY_MARGIN:
-            misses.append(f"accuracy {100 * accuracy_gap:+.2f} pts")
+            low, high = (100 * end for end in row["accuracy_gap_interval"])
+            misses.append(
+                f"accuracy {100 * accuracy_gap:+.2f} pts "
+                f"(95 % interval {low:+.2f} to {high:+.2f})"
+            )
         log_loss_ratio = row["log_loss_ours"] / row["log_loss_mlp"] - 1
         if log_loss_ratio > LOG_LOSS_MARGIN:
-            misses.append(f"log-loss {100 * log_loss_ratio:+.1f} %")
+            low, high = (100 * end for end in row["log_loss_ratio_interval"])
+            misses.append(
+                f"log-loss {100 * log_loss_ratio:+.1f} % "
+                f"(95 % interval {low:+.1f} to {high:+.1f} %)"
+            )
     elif row["r2_ours"] < row["r2_mlp"] - R2_MARGIN:
-        misses.append(f"R² {row['r2_ours'] - row['r2_mlp']:+.4f}")
+        low, high = row["r2_gap_interval"]
+        misses.append(
+            f"R² {row['r2_ours'] - row['r2_mlp']:+.4f} "
+            f"(95 % interval {low:+.4f} to {high:+.4f})"
+        )
     return misses
 
 

@@ -4,14 +4,17 @@ Only that it runs and what it prints: speed is measured by running the
 benchmark itself, never in a test.
 """
 
+import importlib.util
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,3 +218,41 @@ def test_defaults_benchmark_rejects_params_that_are_not_an_object():
     completed = run_defaults_benchmark("--params", "[1, 2]", check=False)
     assert completed.returncode == 2
     assert "--params must be a JSON object" in completed.stderr
+
+
+def load_defaults_benchmark():
+    spec = importlib.util.spec_from_file_location("defaults_vs_mlp", DEFAULTS_BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_intervals_of_the_bars_by_hand():
+    paired_interval = load_defaults_benchmark().paired_interval
+    mlp = np.array([0.8, 0.9, 0.85, 0.95])
+    assert paired_interval(mlp, mlp, "accuracy_gap") == (0.0, 0.0)
+    # A constant difference (ratio) is the same in every resample.
+    low, high = paired_interval(mlp + 0.01, mlp, "accuracy_gap")
+    assert (low, high) == pytest.approx((0.01, 0.01), abs=1e-12)
+    low, high = paired_interval(1.1 * mlp, mlp, "log_loss_ratio")
+    assert (low, high) == pytest.approx((0.1, 0.1), abs=1e-12)
+    # Noisy pairs: an interval around the difference of the means, no wider
+    # than the differences themselves.
+    rng = np.random.default_rng(1)
+    ours = mlp + rng.normal(0.0, 0.05, mlp.size)
+    low, high = paired_interval(ours, mlp, "accuracy_gap")
+    differences = ours - mlp
+    assert differences.min() <= low < differences.mean() < high <= differences.max()
+
+
+def test_a_missed_bar_is_said_with_its_interval():
+    # One epoch at a tiny learning rate: ours cannot reach MLP's accuracy.
+    lines = run_defaults_benchmark(
+        "--dataset", "iris", "--params", '{"max_iter": 1, "learning_rate": 1e-6}'
+    ).stdout.splitlines()
+    missed = next(line for line in lines if line.startswith("Bars missed: "))
+    assert re.search(
+        r"iris \(scaled\): accuracy -\d+\.\d\d pts "
+        r"\(95 % interval -\d+\.\d\d to [-+]\d+\.\d\d\)",
+        missed,
+    ), missed
