@@ -693,6 +693,14 @@ def _values_dtype(X):
     try:
         return np.result_type(*X.dtypes)
     except (AttributeError, TypeError, ValueError):  # none, or not NumPy dtypes
+        pass
+    if not hasattr(X, "dtypes"):
+        return None
+    # A polars (or other) DataFrame has dtypes of its own: its first zero
+    # rows convert to the NumPy dtype that all of them would.
+    try:
+        return np.asarray(X[:0]).dtype
+    except Exception:  # a frame that cannot be sliced so: the full conversion decides
         return None
 
 

@@ -818,6 +818,19 @@ def test_float32_dataframe_and_big_endian_float32_train_in_float32(blobs):
     assert fitted_quick(mixed, y).coefs_[0].dtype == np.float64
 
 
+def test_a_float32_polars_dataframe_trains_in_float32(blobs):
+    # polars dtypes are not NumPy's: the frame's own NumPy conversion decides.
+    pl = pytest.importorskip("polars")
+    X, y = blobs
+    X32 = X.astype(np.float32)
+    expected = fitted_quick(X32, y).predict_proba(X32)
+    clf = fitted_quick(pl.DataFrame(X32), y)
+    assert clf.coefs_[0].dtype == np.float32
+    np.testing.assert_array_equal(clf.predict_proba(pl.DataFrame(X32)), expected)
+    mixed = pl.DataFrame(X32).with_columns(pl.col("column_0").cast(pl.Float64))
+    assert fitted_quick(mixed, y).coefs_[0].dtype == np.float64
+
+
 @pytest.mark.parametrize(
     "dtype", [np.float32, np.float64, np.dtype("float32"), np.dtype("float64")]
 )
