@@ -194,7 +194,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         max_fun=15000,
         shuffle=True,
         tol=1e-4,
-        n_iter_no_change=19,
+        n_iter_no_change=24,
         early_stopping=False,
         validation_fraction=0.1,
         class_weight=None,

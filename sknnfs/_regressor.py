@@ -84,7 +84,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         max_fun=15000,
         shuffle=True,
         tol=1e-4,
-        n_iter_no_change=19,
+        n_iter_no_change=24,
         early_stopping=False,
         validation_fraction=0.1,
         dtype=None,
