@@ -570,10 +570,10 @@ fill_docstring(
             "float",
             "Penalty ``l2 * sum(W**2)`` on every weight matrix, added to each "
             "batch's loss as in the book. The default keeps the probabilities "
-            "from growing over-confident: it lowered the cross-validated "
-            "log-loss by 3-16 % on the problems of 2 to 7 classes that "
-            "over-fit (README, 'Defaults, and how they were chosen'). ``0`` "
-            "switches it off.",
+            "from growing over-confident: at `MLPClassifier`'s negligible "
+            "penalty, the cross-validated log-loss of the data sets that "
+            "over-fit was 15-16 % above MLP's (README, 'Defaults, and how "
+            "they were chosen'). ``0`` switches it off.",
         ),
         "n_iter_no_change": (
             "int",

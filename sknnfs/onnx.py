@@ -6,7 +6,9 @@ inside a `Pipeline`; `to_onnx` registers and converts in one call.
 
 The graph is the network's forward pass, one ``MatMul``, ``Add`` and
 activation per layer, with the fitted weights as initializers in the dtype of
-the graph's input (float32 or float64). A classifier's outputs are those of
+the graph's input (float32 or float64). A two-class classifier's one logistic
+unit ``z`` is exported as a ``Softmax`` of ``(0, z)``, which gives
+``predict_proba``'s two columns. A classifier's outputs are those of
 skl2onnx's own classifiers: ``label`` (``classes_[argmax]``, or for
 multilabel ``y`` a 0/1 int64 matrix of ``proba > 0.5``) and ``probabilities``
 (a tensor with ``options={id(model): {"zipmap": False}}``, otherwise
