@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     Options,
@@ -46,7 +46,7 @@ from ._mlp_names import MLPNameAdviceMixin
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._persistence import state_from_pickle, state_to_pickle
-from ._prediction import predict_outputs
+from ._prediction import checks_rows_in_first_layer, predict_outputs
 from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
 __all__ = ["BaseNNFS"]
@@ -278,13 +278,14 @@ class BaseNNFS(
         )
         return np.dtype(np.float32 if is_float32 else np.float64)
 
-    def _validate_X(self, X, *, reset, dtype=None):
+    def _validate_X(self, X, *, reset, dtype=None, ensure_all_finite=True):
         return validate_data(
             self,
             X,
             reset=reset,
             accept_sparse="csr",
             dtype=dtype if dtype is not None else self._network.dtype,
+            ensure_all_finite=ensure_all_finite,
         )
 
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
@@ -531,11 +532,26 @@ class BaseNNFS(
 
     # ------------------------------------------------------------ prediction
     def _predict_outputs(self, X, output_function=None):
-        """Checked input through the network: probabilities or predictions."""
-        if not self._is_ready_for_the_network(X):
-            check_is_fitted(self)
+        """Checked input through the network: probabilities or predictions.
+
+        Where `checks_rows_in_first_layer`, NaN and infinity are looked for
+        chunk by chunk in the first layer's outputs, and the rows get
+        scikit-learn's check and error only if those are not finite.
+        """
+        if self._is_ready_for_the_network(X):
+            return predict_outputs(self._network, X, output_function)
+        check_is_fitted(self)
+        if not checks_rows_in_first_layer(self._network, X):
             X = self._validate_X(X, reset=False)
-        return predict_outputs(self._network, X, output_function)
+            return predict_outputs(self._network, X, output_function)
+        X = self._validate_X(X, reset=False, ensure_all_finite=False)
+        return predict_outputs(
+            self._network, X, output_function, check_finite_rows=self._check_finite_rows
+        )
+
+    def _check_finite_rows(self, X):
+        """scikit-learn's error for NaN or infinity in ``X``, as `check_array`'s."""
+        assert_all_finite(X, estimator_name=type(self).__name__, input_name="X")
 
     def _is_ready_for_the_network(self, X):
         """Whether ``X`` is a small input that validation would hand on unchanged.

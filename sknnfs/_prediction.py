@@ -17,7 +17,7 @@ from ._parallel import (
     timed_sparse_prediction_threads,
 )
 
-__all__ = ["predict_outputs"]
+__all__ = ["checks_rows_in_first_layer", "predict_outputs"]
 
 # Rows per chunk: at most MAX_VALUES values in the widest layer, the memory
 # bound. Dense rows: about CACHE_VALUES values there, so that they stay in
@@ -39,7 +39,16 @@ def chunk_rows(layer_sizes, sparse=False):
     return min(most_rows, max(CHUNK_MIN_ROWS, CHUNK_CACHE_VALUES // widest))
 
 
-def predict_outputs(network, X, output_function=None):
+def checks_rows_in_first_layer(network, X):
+    """Whether ``X`` is best checked for NaN and infinity in the first layer.
+
+    True for dense rows wider than the first layer: its outputs are fewer
+    values to sum than the rows (`predict_outputs`' ``check_finite_rows``).
+    """
+    return not hasattr(X, "nnz") and network.layer_sizes[1] < network.layer_sizes[0]
+
+
+def predict_outputs(network, X, output_function=None, check_finite_rows=None):
     """The network's outputs for ``X``, chunk by chunk.
 
     Parameters
@@ -50,6 +59,12 @@ def predict_outputs(network, X, output_function=None):
     output_function : callable, optional
         Maps a chunk of logits to outputs; by default the loss's
         ``output_activation`` (softmax, sigmoid or the identity).
+    check_finite_rows : callable, optional
+        For dense ``X`` not yet checked for NaN and infinity: raises if a
+        chunk of rows holds any. It is called only on a chunk whose first
+        layer's outputs do not sum to a finite number, as a NaN or an
+        infinity in a row always makes them (with finite weights, each
+        spreads to every unit of its row as NaN or infinity).
 
     Returns
     -------
@@ -59,21 +74,27 @@ def predict_outputs(network, X, output_function=None):
     output_function = output_function or network.loss.output_activation
     with timed_sparse_prediction_threads(X, network.layer_sizes[1]) as n_threads:
         if n_threads == 1:
-            return _predict_in_chunks(network, X, output_function, n_threads)
+            return _predict_in_chunks(
+                network, X, output_function, n_threads, check_finite_rows
+            )
         with blas_limited_to_one_thread():
-            return _predict_in_chunks(network, X, output_function, n_threads)
+            return _predict_in_chunks(
+                network, X, output_function, n_threads, check_finite_rows
+            )
 
 
-def _predict_in_chunks(network, X, output_function, n_threads):
+def _predict_in_chunks(network, X, output_function, n_threads, check_finite_rows):
     n_samples = X.shape[0]
     rows_per_chunk = chunk_rows(network.layer_sizes, sparse=hasattr(X, "nnz"))
     if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
-        return output_function(_chunk_logits(network, X, 0, n_threads))
+        return output_function(
+            _chunk_logits(network, X, 0, n_threads, check_finite_rows)
+        )
     outputs = None  # as wide as the output function makes them
     for start in range(0, n_samples, rows_per_chunk):
         rows = slice(start, min(start + rows_per_chunk, n_samples))
         chunk_outputs = output_function(
-            _chunk_logits(network, X[rows], start, n_threads)
+            _chunk_logits(network, X[rows], start, n_threads, check_finite_rows)
         )
         if outputs is None:
             outputs = np.empty((n_samples, chunk_outputs.shape[1]), network.dtype)
@@ -81,12 +102,19 @@ def _predict_in_chunks(network, X, output_function, n_threads):
     return outputs
 
 
-def _chunk_logits(network, X_chunk, first_row, n_threads):
+def _chunk_logits(network, X_chunk, first_row, n_threads, check_finite_rows=None):
     # An overflow in a hidden layer is harmless when a tanh or sigmoid
     # saturates it (tanh(inf) is exactly 1); it only matters if it reaches
     # the logits, which are checked instead.
     with np.errstate(over="ignore", invalid="ignore"):
-        if n_threads == 1:
+        if check_finite_rows is not None:
+            first_outputs, _ = network.layers[0].forward(X_chunk)
+            # One sum, as scikit-learn's check makes; an overflow of finite
+            # rows lands here too, and passes their check.
+            if not np.isfinite(first_outputs.sum()):
+                check_finite_rows(X_chunk)
+            logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
+        elif n_threads == 1:
             logits = network.forward(X_chunk)
         else:
             first_layer = network.layers[0]

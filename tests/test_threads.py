@@ -293,9 +293,9 @@ def test_predictions_from_other_threads_leave_blas_alone(sparse_problem, monkeyp
     shared_by = []
     original_predict = prediction_module._predict_in_chunks
 
-    def recording_predict(network, X, output_function, n_threads):
+    def recording_predict(network, X, output_function, n_threads, *args):
         shared_by.append((threading.current_thread().name, n_threads))
-        return original_predict(network, X, output_function, n_threads)
+        return original_predict(network, X, output_function, n_threads, *args)
 
     monkeypatch.setattr(prediction_module, "_predict_in_chunks", recording_predict)
     before = blas_threads()
