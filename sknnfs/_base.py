@@ -541,13 +541,10 @@ class BaseNNFS(
         if self._is_ready_for_the_network(X):
             return predict_outputs(self._network, X, output_function)
         check_is_fitted(self)
-        if not checks_rows_in_first_layer(self._network, X):
-            X = self._validate_X(X, reset=False)
-            return predict_outputs(self._network, X, output_function)
-        X = self._validate_X(X, reset=False, ensure_all_finite=False)
-        return predict_outputs(
-            self._network, X, output_function, check_finite_rows=self._check_finite_rows
-        )
+        in_first_layer = checks_rows_in_first_layer(self._network, X)
+        X = self._validate_X(X, reset=False, ensure_all_finite=not in_first_layer)
+        check_finite_rows = self._check_finite_rows if in_first_layer else None
+        return predict_outputs(self._network, X, output_function, check_finite_rows)
 
     def _check_finite_rows(self, X):
         """scikit-learn's error for NaN or infinity in ``X``, as `check_array`'s."""

@@ -9,6 +9,8 @@ input the first layer's product is shared between threads (see
 the row, never NaN probabilities.
 """
 
+import contextlib
+
 import numpy as np
 
 from ._parallel import (
@@ -73,11 +75,10 @@ def predict_outputs(network, X, output_function=None, check_finite_rows=None):
     """
     output_function = output_function or network.loss.output_activation
     with timed_sparse_prediction_threads(X, network.layer_sizes[1]) as n_threads:
-        if n_threads == 1:
-            return _predict_in_chunks(
-                network, X, output_function, n_threads, check_finite_rows
-            )
-        with blas_limited_to_one_thread():
+        blas_limit = (
+            blas_limited_to_one_thread() if n_threads > 1 else contextlib.nullcontext()
+        )
+        with blas_limit:
             return _predict_in_chunks(
                 network, X, output_function, n_threads, check_finite_rows
             )
@@ -107,30 +108,32 @@ def _chunk_logits(network, X_chunk, first_row, n_threads, check_finite_rows=None
     # saturates it (tanh(inf) is exactly 1); it only matters if it reaches
     # the logits, which are checked instead.
     with np.errstate(over="ignore", invalid="ignore"):
-        if check_finite_rows is not None:
-            first_outputs, _ = network.layers[0].forward(X_chunk)
-            # One sum, as scikit-learn's check makes; an overflow of finite
-            # rows lands here too, and passes their check.
-            if not np.isfinite(first_outputs.sum()):
-                check_finite_rows(X_chunk)
-            logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
-        elif n_threads == 1:
-            logits = network.forward(X_chunk)
-        else:
-            first_layer = network.layers[0]
-            first_outputs = np.empty(
-                (X_chunk.shape[0], first_layer.weights.shape[1]), network.dtype
-            )
-
-            def forward_rows(start, stop):
-                first_layer.forward(X_chunk[start:stop], out=first_outputs[start:stop])
-
-            # A few ranges per thread: a thread slowed by a busy core takes fewer.
-            n_ranges = min(X_chunk.shape[0], 4 * n_threads)
-            run_ranges_on_threads(forward_rows, X_chunk.shape[0], n_threads, n_ranges)
-            logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
+        first_outputs = _first_layer_outputs(network, X_chunk, n_threads)
+        # One sum, as scikit-learn's check makes; an overflow of finite rows
+        # lands here too, and passes their check.
+        if check_finite_rows is not None and not np.isfinite(first_outputs.sum()):
+            check_finite_rows(X_chunk)
+        logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
     _check_finite_logits(logits, X_chunk, first_row, network.dtype)
     return logits
+
+
+def _first_layer_outputs(network, X_chunk, n_threads):
+    """The first layer's outputs for ``X_chunk``, its rows shared by ``n_threads``."""
+    first_layer = network.layers[0]
+    if n_threads == 1:
+        return first_layer.forward(X_chunk)[0]
+    first_outputs = np.empty(
+        (X_chunk.shape[0], first_layer.weights.shape[1]), network.dtype
+    )
+
+    def forward_rows(start, stop):
+        first_layer.forward(X_chunk[start:stop], out=first_outputs[start:stop])
+
+    # A few ranges per thread: a thread slowed by a busy core takes fewer.
+    n_ranges = min(X_chunk.shape[0], 4 * n_threads)
+    run_ranges_on_threads(forward_rows, X_chunk.shape[0], n_threads, n_ranges)
+    return first_outputs
 
 
 def _check_finite_logits(logits, X, first_row, dtype):
