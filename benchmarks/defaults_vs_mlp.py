@@ -290,15 +290,25 @@ def _job_key(record):
 
 
 # --------------------------------------------------------------- summarising
+# What each bar compares, ours against MLP's: a difference or a ratio - 1.
+STATISTICS = {
+    CLASSIFICATION: {"accuracy": "accuracy_gap", "log_loss": "log_loss_ratio"},
+    REGRESSION: {"r2": "r2_gap"},
+}
+
+
 def summarise(dataset, features, outcomes):
     """One table row from the jobs of one data set and features."""
     task = DATASETS[dataset][0]
-    metrics = ("accuracy", "log_loss") if task == CLASSIFICATION else ("r2",)
     row = {"dataset": dataset, "task": task, "features": features}
+
+    def fold_values(side, metric):
+        """Every fold's ``metric`` of one side, seed after seed."""
+        return [value for outcome in outcomes for value in outcome[side][metric]]
+
     for side in SIDES:
-        for metric in (*metrics, "fit_seconds"):
-            values = [value for outcome in outcomes for value in outcome[side][metric]]
-            row[f"{metric}_{side}"] = float(np.mean(values))
+        for metric in (*STATISTICS[task], "fit_seconds"):
+            row[f"{metric}_{side}"] = float(np.mean(fold_values(side, metric)))
         row[f"fit_total_{side}"] = float(
             sum(sum(outcome[side]["fit_seconds"]) for outcome in outcomes)
         )
@@ -308,21 +318,10 @@ def summarise(dataset, features, outcomes):
     row["n_fits"] = sum(len(outcome["ours"]["fit_seconds"]) for outcome in outcomes)
     for metric, statistic in STATISTICS[task].items():
         row[f"{statistic}_interval"] = paired_interval(
-            *(
-                [value for outcome in outcomes for value in outcome[side][metric]]
-                for side in SIDES
-            ),
-            statistic,
+            fold_values("ours", metric), fold_values("mlp", metric), statistic
         )
     row["misses"] = row_misses(row)
     return row
-
-
-# What each bar compares, ours against MLP's: a difference or a ratio - 1.
-STATISTICS = {
-    CLASSIFICATION: {"accuracy": "accuracy_gap", "log_loss": "log_loss_ratio"},
-    REGRESSION: {"r2": "r2_gap"},
-}
 
 
 def paired_interval(ours, mlp, statistic):
