@@ -10,7 +10,7 @@ Two things run on threads, both with results identical to one thread:
   every dense product and would take the cores. It also pays only when
   other cores are free, which a shared machine may not have: the first
   calls of the process time one thread and several, and the faster is kept
-  (`timed_sparse_prediction_threads`, `TimedChoice`).
+  (`TimedChoice`, used by `sknnfs._prediction`).
 - **Optimizer updates of large arrays** (`BlockwiseUpdate`). An update is
   elementwise, so an array of a million values or more is updated in blocks
   of about a megabyte, each pass running on a block still in cache; the
@@ -49,7 +49,6 @@ __all__ = [
     "run_on_threads",
     "run_ranges_on_threads",
     "sparse_prediction_threads",
-    "timed_sparse_prediction_threads",
 ]
 
 MAX_THREADS = 4
@@ -123,10 +122,6 @@ class TimedChoice:
             times.append(seconds / units)
 
 
-# One for the process: the sparse products of every model share the cores.
-_SPARSE_PREDICTION_THREADS = TimedChoice()
-
-
 def sparse_prediction_threads(X, n_units):
     """Most threads worth sharing the first layer's product with ``X`` at prediction.
 
@@ -153,22 +148,6 @@ def sparse_prediction_threads(X, n_units):
     if enough_work < 2:
         return 1
     return max(1, min(available_threads(), enough_work))
-
-
-@contextlib.contextmanager
-def timed_sparse_prediction_threads(X, n_units):
-    """The threads for one prediction, of one or `sparse_prediction_threads`,
-    whichever timed faster in this process; the prediction (the block) is
-    timed for the choice unless it raises."""
-    most_threads = sparse_prediction_threads(X, n_units)
-    if most_threads == 1:
-        yield 1
-        return
-    n_threads = _SPARSE_PREDICTION_THREADS.choose((most_threads, 1))
-    start = time.perf_counter()
-    yield n_threads
-    seconds = time.perf_counter() - start
-    _SPARSE_PREDICTION_THREADS.record(n_threads, seconds, X.nnz * n_units)
 
 
 @contextlib.contextmanager

@@ -4,22 +4,34 @@ The rows go through the network in chunks, so that memory beyond the output
 stays bounded whatever the number of rows. Dense rows go in chunks whose
 activations stay in cache from one layer's product to the next; sparse rows
 in chunks as large as the bound allows (`chunk_rows`). For large sparse
-input the first layer's product is shared between threads (see
-`sknnfs._parallel`). An overflow that reaches the logits is an error naming
-the row, never NaN probabilities.
+input the first layer's product has a plan (`FirstLayerPlan`): its rows may
+be shared between threads (see `sknnfs._parallel`) and multiplied in blocks
+in column order (`sknnfs._kernels.in_column_order`), whichever of the plans
+timed fastest in this process. An overflow that reaches the logits is an
+error naming the row, never NaN probabilities.
 """
 
+import collections
 import contextlib
+import time
+from typing import NamedTuple
 
 import numpy as np
 
+from ._kernels import in_column_order
 from ._parallel import (
+    TimedChoice,
     blas_limited_to_one_thread,
     run_ranges_on_threads,
-    timed_sparse_prediction_threads,
+    sparse_prediction_threads,
 )
 
-__all__ = ["checks_rows_in_first_layer", "predict_outputs"]
+__all__ = [
+    "FirstLayerPlan",
+    "checks_rows_in_first_layer",
+    "first_layer_plans",
+    "predict_outputs",
+]
 
 # Rows per chunk: at most MAX_VALUES values in the widest layer, the memory
 # bound. Dense rows: about CACHE_VALUES values there, so that they stay in
@@ -30,6 +42,83 @@ __all__ = ["checks_rows_in_first_layer", "predict_outputs"]
 CHUNK_CACHE_VALUES = 1 << 19
 CHUNK_MIN_ROWS = 2048
 CHUNK_MAX_VALUES = 1 << 22
+
+# Sparse rows in column order go in blocks of about COLUMN_BLOCK_VALUES
+# first-layer outputs, which stay in a core's cache while each column of the
+# block adds its row of the weights into them.
+COLUMN_BLOCK_VALUES = 1 << 17
+# Plans are timed from this many multiply-adds in the first product (a few
+# milliseconds of scipy's work); smaller predictions take the plain one.
+TIMED_PLAN_WORK = 1 << 23
+
+
+class FirstLayerPlan(NamedTuple):
+    """How one prediction computes the first layer's product with sparse rows."""
+
+    n_threads: int = 1  # threads sharing its rows
+    in_column_order: bool = False  # blocks of rows multiplied in CSC order
+
+
+# One timing per dtype and first-layer shape: which plan is fastest depends
+# on the free cores and on where the weights fit in cache.
+_FIRST_LAYER_PLAN_TIMINGS = collections.defaultdict(TimedChoice)
+
+
+def column_block_rows(n_units):
+    """Rows of a block multiplied in column order, for a first layer of ``n_units``."""
+    return max(1, COLUMN_BLOCK_VALUES // n_units)
+
+
+def first_layer_plans(X, weights):
+    """The plans worth timing for the first layer's product with ``X``.
+
+    Sharing the rows between threads, when `sparse_prediction_threads` gives
+    several, and column order, for a large CSR ``X`` with sorted indices
+    (the condition of its exact result) whose blocks hold at least as many
+    stored values as ``X`` has columns: converting a block also costs a step
+    per column, and only repeated columns save reads of the weights.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    weights : ndarray of shape (n_features, n_units)
+
+    Returns
+    -------
+    plans : list of FirstLayerPlan
+        The plain plan (one thread, row order) alone when nothing else is
+        worth timing.
+    """
+    n_units = weights.shape[1]
+    most_threads = sparse_prediction_threads(X, n_units)
+    thread_counts = (most_threads, 1) if most_threads > 1 else (1,)
+    orders = [False]
+    if (
+        getattr(X, "format", None) == "csr"
+        and X.nnz * n_units >= TIMED_PLAN_WORK
+        and X.nnz * min(column_block_rows(n_units), X.shape[0])
+        >= X.shape[0] * X.shape[1]
+        and X.has_sorted_indices
+    ):
+        orders.append(True)
+    return [FirstLayerPlan(n, order) for order in orders for n in thread_counts]
+
+
+@contextlib.contextmanager
+def _timed_first_layer_plan(X, weights):
+    """The plan for one prediction, of `first_layer_plans`, whichever timed
+    fastest in this process; the prediction (the block) is timed for the
+    choice unless it raises."""
+    plans = first_layer_plans(X, weights)
+    if len(plans) == 1:
+        yield plans[0]
+        return
+    timings = _FIRST_LAYER_PLAN_TIMINGS[(weights.dtype.str, weights.shape)]
+    plan = timings.choose(plans)
+    start = time.perf_counter()
+    yield plan
+    seconds = time.perf_counter() - start
+    timings.record(plan, seconds, X.nnz * weights.shape[1])
 
 
 def chunk_rows(layer_sizes, sparse=False):
@@ -74,28 +163,28 @@ def predict_outputs(network, X, output_function=None, check_finite_rows=None):
         Or as many columns as ``output_function`` makes of ``n_outputs``.
     """
     output_function = output_function or network.loss.output_activation
-    with timed_sparse_prediction_threads(X, network.layer_sizes[1]) as n_threads:
+    with _timed_first_layer_plan(X, network.layers[0].weights) as plan:
         blas_limit = (
-            blas_limited_to_one_thread() if n_threads > 1 else contextlib.nullcontext()
+            blas_limited_to_one_thread()
+            if plan.n_threads > 1
+            else contextlib.nullcontext()
         )
         with blas_limit:
             return _predict_in_chunks(
-                network, X, output_function, n_threads, check_finite_rows
+                network, X, output_function, plan, check_finite_rows
             )
 
 
-def _predict_in_chunks(network, X, output_function, n_threads, check_finite_rows):
+def _predict_in_chunks(network, X, output_function, plan, check_finite_rows):
     n_samples = X.shape[0]
     rows_per_chunk = chunk_rows(network.layer_sizes, sparse=hasattr(X, "nnz"))
     if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
-        return output_function(
-            _chunk_logits(network, X, 0, n_threads, check_finite_rows)
-        )
+        return output_function(_chunk_logits(network, X, 0, plan, check_finite_rows))
     outputs = None  # as wide as the output function makes them
     for start in range(0, n_samples, rows_per_chunk):
         rows = slice(start, min(start + rows_per_chunk, n_samples))
         chunk_outputs = output_function(
-            _chunk_logits(network, X[rows], start, n_threads, check_finite_rows)
+            _chunk_logits(network, X[rows], start, plan, check_finite_rows)
         )
         if outputs is None:
             outputs = np.empty((n_samples, chunk_outputs.shape[1]), network.dtype)
@@ -103,12 +192,12 @@ def _predict_in_chunks(network, X, output_function, n_threads, check_finite_rows
     return outputs
 
 
-def _chunk_logits(network, X_chunk, first_row, n_threads, check_finite_rows=None):
+def _chunk_logits(network, X_chunk, first_row, plan, check_finite_rows=None):
     # An overflow in a hidden layer is harmless when a tanh or sigmoid
     # saturates it (tanh(inf) is exactly 1); it only matters if it reaches
     # the logits, which are checked instead.
     with np.errstate(over="ignore", invalid="ignore"):
-        first_outputs = _first_layer_outputs(network, X_chunk, n_threads)
+        first_outputs = _first_layer_outputs(network, X_chunk, plan)
         # One sum, as scikit-learn's check makes; an overflow of finite rows
         # lands here too, and passes their check.
         if check_finite_rows is not None and not np.isfinite(first_outputs.sum()):
@@ -118,21 +207,33 @@ def _chunk_logits(network, X_chunk, first_row, n_threads, check_finite_rows=None
     return logits
 
 
-def _first_layer_outputs(network, X_chunk, n_threads):
-    """The first layer's outputs for ``X_chunk``, its rows shared by ``n_threads``."""
+def _first_layer_outputs(network, X_chunk, plan):
+    """The first layer's outputs for ``X_chunk``, computed as ``plan`` says."""
     first_layer = network.layers[0]
-    if n_threads == 1:
+    if plan == FirstLayerPlan():
         return first_layer.forward(X_chunk)[0]
-    first_outputs = np.empty(
-        (X_chunk.shape[0], first_layer.weights.shape[1]), network.dtype
+    n_rows = X_chunk.shape[0]
+    first_outputs = np.empty((n_rows, first_layer.weights.shape[1]), network.dtype)
+    block_rows = (
+        column_block_rows(first_layer.weights.shape[1])
+        if plan.in_column_order
+        else max(1, n_rows)
     )
 
     def forward_rows(start, stop):
-        first_layer.forward(X_chunk[start:stop], out=first_outputs[start:stop])
+        for block_start in range(start, stop, block_rows):
+            rows = slice(block_start, min(block_start + block_rows, stop))
+            inputs = X_chunk[rows]
+            if plan.in_column_order:
+                inputs = in_column_order(inputs)
+            first_layer.forward(inputs, out=first_outputs[rows])
 
-    # A few ranges per thread: a thread slowed by a busy core takes fewer.
-    n_ranges = min(X_chunk.shape[0], 4 * n_threads)
-    run_ranges_on_threads(forward_rows, X_chunk.shape[0], n_threads, n_ranges)
+    if plan.n_threads == 1:
+        forward_rows(0, n_rows)
+    else:
+        # A few ranges per thread: a thread slowed by a busy core takes fewer.
+        n_ranges = min(n_rows, 4 * plan.n_threads)
+        run_ranges_on_threads(forward_rows, n_rows, plan.n_threads, n_ranges)
     return first_outputs
 
 

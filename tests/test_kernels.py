@@ -78,6 +78,21 @@ def test_relu_is_the_maximum_with_zero(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("make_sparse", [sp.csr_matrix, sp.csr_array])
+def test_in_column_order_multiplies_to_the_same_bits(dtype, make_sparse):
+    rows = make_sparse(sp.random(200, 300, density=0.05, random_state=0, dtype=dtype))
+    # A repeated column in a row (sorted, not summed) adds its terms in turn.
+    repeated = make_sparse(([1.0, 2.0], [4, 4], [0, 2]), shape=(1, 300), dtype=dtype)
+    rows = make_sparse(sp.vstack([rows, repeated]))
+    assert rows.has_sorted_indices and not rows.has_canonical_format
+    weights = values((300, 16), dtype)
+    by_columns = kernels.in_column_order(rows)
+    assert by_columns.format == "csc"
+    np.testing.assert_array_equal(by_columns.toarray(), rows.toarray())
+    assert (by_columns @ weights).tobytes() == (rows @ weights).tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("make_sparse", [sp.csr_matrix, sp.csc_array, np.asarray])
 def test_matmul_is_the_product_for_dense_and_sparse_inputs(dtype, make_sparse):
     dense_inputs = np.where(values((30, 8), dtype) > 0.5, values((30, 8), dtype), 0)

@@ -1,5 +1,6 @@
 """Work in pieces: row ranges on threads, prediction in row chunks and on threads."""
 
+import collections
 import threading
 import tracemalloc
 import warnings
@@ -20,13 +21,18 @@ from sknnfs._parallel import (
     run_ranges_on_threads,
     sparse_prediction_threads,
 )
+from sknnfs._prediction import FirstLayerPlan, first_layer_plans
 
 
 @pytest.fixture(autouse=True)
-def _untimed_sparse_prediction_threads(monkeypatch):
-    """Each test starts as a new process does: sharing a sparse product not
-    yet timed, so that the first threaded prediction does share it."""
-    monkeypatch.setattr(parallel_module, "_SPARSE_PREDICTION_THREADS", TimedChoice())
+def _untimed_first_layer_plans(monkeypatch):
+    """Each test starts as a new process does: no plan of a sparse product
+    timed yet, so that the first threaded prediction does share it."""
+    monkeypatch.setattr(
+        prediction_module,
+        "_FIRST_LAYER_PLAN_TIMINGS",
+        collections.defaultdict(TimedChoice),
+    )
 
 
 # ------------------------------------------------------------------- ranges
@@ -102,6 +108,14 @@ def fitted(estimator, X, y):
         return estimator.fit(X, y)
 
 
+def plan_timings(estimator):
+    """The timings of the plans for ``estimator``'s first layer."""
+    weights = estimator._network.layers[0].weights
+    return prediction_module._FIRST_LAYER_PLAN_TIMINGS[
+        (weights.dtype.str, weights.shape)
+    ]
+
+
 def test_small_or_dense_input_is_predicted_on_one_thread(sparse_problem):
     X, y = sparse_problem
     assert sparse_prediction_threads(X, 100) == 1  # 1,500 values x 100
@@ -154,10 +168,10 @@ def test_a_sparse_product_is_shared_only_if_that_timed_faster(
     expected = classifier.predict_proba(X)
     monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
-    timed = parallel_module._SPARSE_PREDICTION_THREADS
+    timed = plan_timings(classifier)
     for n_threads in (2, 1):
         for _ in range(parallel_module.TIMED_CALLS):
-            timed.record(n_threads, 1.0 if n_threads == faster else 2.0)
+            timed.record(FirstLayerPlan(n_threads), 1.0 if n_threads == faster else 2.0)
     ranges_run = []
 
     def recording_run_ranges(*args, **kwargs):
@@ -179,14 +193,124 @@ def test_a_failed_prediction_is_not_timed(sparse_problem, monkeypatch):
     monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
     classifier.predict_proba(X)
-    timed = parallel_module._SPARSE_PREDICTION_THREADS
+    timed = plan_timings(classifier)
     assert [len(times) for times in timed.seconds_per_unit.values()] == [1]
     too_large = X.tolil()
     too_large[250, :] = 1e308
     with pytest.raises(ValueError, match="overflowed"):
         classifier.predict_proba(too_large.tocsr())
     # The shared call was timed; the one-thread turn failed and was not.
-    assert {n: len(times) for n, times in timed.seconds_per_unit.items()} == {2: 1}
+    assert {plan: len(times) for plan, times in timed.seconds_per_unit.items()} == {
+        FirstLayerPlan(2): 1
+    }
+
+
+# ------------------------------------------------------------- column order
+def test_column_order_is_a_plan_only_where_it_can_pay_and_is_exact(monkeypatch):
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 1)
+    monkeypatch.setattr(prediction_module, "TIMED_PLAN_WORK", 1)
+    weights = np.ones((40, 8))  # blocks of 2**17 // 8 rows: all 120 rows
+    # 3 stored values a row, in sorted columns: 360 values for 40 columns.
+    columns = np.sort((np.arange(120)[:, None] + np.arange(3)) % 40, axis=1)
+    X = sp.csr_matrix((np.ones(360), columns.ravel(), np.arange(0, 361, 3)))
+    plain, by_columns = FirstLayerPlan(), FirstLayerPlan(in_column_order=True)
+    assert first_layer_plans(X, weights) == [plain, by_columns]
+    assert first_layer_plans(sp.csr_array(X), weights) == [plain, by_columns]
+    assert first_layer_plans(X[:14], weights) == [plain, by_columns]  # 42 values
+    assert first_layer_plans(X[:13], weights) == [plain]  # 39 values, 40 columns
+    assert first_layer_plans(X.tocsc(), weights) == [plain]
+    assert first_layer_plans(X.toarray(), weights) == [plain]
+    unsorted = X.copy()
+    unsorted.indices[:2] = unsorted.indices[1::-1]  # row 0: columns 1, 0, 2
+    unsorted.has_sorted_indices = False
+    # The same matrix, whose sums would run in another order.
+    np.testing.assert_array_equal(unsorted.toarray(), X.toarray())
+    assert first_layer_plans(unsorted, weights) == [plain]
+    monkeypatch.setattr(prediction_module, "TIMED_PLAN_WORK", 360 * 8 + 1)
+    assert first_layer_plans(X, weights) == [plain]  # too little work to time
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
+    monkeypatch.setattr(prediction_module, "TIMED_PLAN_WORK", 1)
+    assert first_layer_plans(X, weights) == [
+        FirstLayerPlan(2),
+        FirstLayerPlan(1),
+        FirstLayerPlan(2, in_column_order=True),
+        FirstLayerPlan(1, in_column_order=True),
+    ]
+
+
+@pytest.mark.parametrize("make_estimator", [NNFSClassifier, NNFSRegressor])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_plan_predicts_the_same_bits(
+    sparse_problem, monkeypatch, make_estimator, dtype
+):
+    X, y = sparse_problem
+    estimator = fitted(
+        make_estimator(hidden_layer_sizes=(12,), dtype=dtype, random_state=0), X, y
+    )
+    method = getattr(estimator, "predict_proba", estimator.predict)
+    expected = method(X)  # one thread, row order: nothing to time
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 3)
+    monkeypatch.setattr(prediction_module, "TIMED_PLAN_WORK", 1)
+    # Blocks of 7 rows (300 rows: the last has 6): 7 rows of 5 stored values
+    # on average hold 35 for the 50 columns, fewer than needed without this.
+    monkeypatch.setattr(prediction_module, "COLUMN_BLOCK_VALUES", 7 * 12)
+    plans = first_layer_plans(X.astype(dtype), estimator._network.layers[0].weights)
+    assert len(plans) == 2  # 7-row blocks hold too few values a column
+    monkeypatch.setattr(prediction_module, "COLUMN_BLOCK_VALUES", 70 * 12)
+    plans = first_layer_plans(X.astype(dtype), estimator._network.layers[0].weights)
+    assert [plan.in_column_order for plan in plans] == [False, False, True, True]
+    blocks_seen = []
+    original = prediction_module.in_column_order
+
+    def counting_in_column_order(rows):
+        blocks_seen.append(rows.shape[0])
+        return original(rows)
+
+    monkeypatch.setattr(prediction_module, "in_column_order", counting_in_column_order)
+    for _ in plans:  # the timed choice takes each in turn
+        assert method(X).tobytes() == expected.tobytes()
+    # Threaded: 12 ranges of 25 rows, each one block; one thread: 70-row
+    # blocks, the last of 20 rows.
+    assert sorted(blocks_seen) == sorted([25] * 12 + [70] * 4 + [20])
+
+
+def test_plans_are_timed_per_dtype_and_layer_shape(sparse_problem, monkeypatch):
+    X, y = sparse_problem
+    monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
+    models = [
+        fitted(NNFSClassifier(random_state=0, max_iter=1, **params), X, y)
+        for params in ({}, {"dtype": "float32"}, {"hidden_layer_sizes": (20,)})
+    ]
+    for model in models:
+        timed = plan_timings(model)
+        for n_threads in (2, 1):  # one thread timed faster, everywhere
+            for _ in range(parallel_module.TIMED_CALLS):
+                timed.record(FirstLayerPlan(n_threads), 1.0 * n_threads)
+    assert all(
+        len(plan_timings(model).seconds_per_unit) == 2 for model in models
+    )  # three separate timings
+    ranges_run = []
+
+    def recording_run_ranges(*args, **kwargs):
+        ranges_run.append(args)
+        return run_ranges_on_threads(*args, **kwargs)
+
+    monkeypatch.setattr(
+        prediction_module, "run_ranges_on_threads", recording_run_ranges
+    )
+    models[0].predict_proba(X)
+    assert not ranges_run
+    # Sharing timed faster for the float64 model only: the others keep theirs.
+    timed = plan_timings(models[0])
+    timed.seconds_per_unit = {FirstLayerPlan(2): [0.1], FirstLayerPlan(1): [1.0]}
+    for model in models[1:]:
+        model.predict_proba(X)
+    assert not ranges_run
+    models[0].predict_proba(X)
+    assert len(ranges_run) == 1
 
 
 def in_chunks_of_7_rows(monkeypatch, widest):
@@ -293,9 +417,9 @@ def test_predictions_from_other_threads_leave_blas_alone(sparse_problem, monkeyp
     shared_by = []
     original_predict = prediction_module._predict_in_chunks
 
-    def recording_predict(network, X, output_function, n_threads, *args):
-        shared_by.append((threading.current_thread().name, n_threads))
-        return original_predict(network, X, output_function, n_threads, *args)
+    def recording_predict(network, X, output_function, plan, *args):
+        shared_by.append((threading.current_thread().name, plan.n_threads))
+        return original_predict(network, X, output_function, plan, *args)
 
     monkeypatch.setattr(prediction_module, "_predict_in_chunks", recording_predict)
     before = blas_threads()
