@@ -116,6 +116,29 @@ def plan_timings(estimator):
     ]
 
 
+def time_plans(estimator, seconds):
+    """Record ``seconds[n_threads]`` for every timed call of that plan (row order)."""
+    timed = plan_timings(estimator)
+    for n_threads, per_call in seconds.items():
+        timed.seconds_per_unit[FirstLayerPlan(n_threads)] = [
+            per_call
+        ] * parallel_module.TIMED_CALLS
+
+
+def recorded_ranges(monkeypatch):
+    """The list to which each run of row ranges on threads in prediction goes."""
+    ranges_run = []
+
+    def recording_run_ranges(*args, **kwargs):
+        ranges_run.append(args)
+        return run_ranges_on_threads(*args, **kwargs)
+
+    monkeypatch.setattr(
+        prediction_module, "run_ranges_on_threads", recording_run_ranges
+    )
+    return ranges_run
+
+
 def test_small_or_dense_input_is_predicted_on_one_thread(sparse_problem):
     X, y = sparse_problem
     assert sparse_prediction_threads(X, 100) == 1  # 1,500 values x 100
@@ -168,19 +191,8 @@ def test_a_sparse_product_is_shared_only_if_that_timed_faster(
     expected = classifier.predict_proba(X)
     monkeypatch.setattr(parallel_module, "SPARSE_WORK_PER_THREAD", 1)
     monkeypatch.setattr(parallel_module, "available_threads", lambda: 2)
-    timed = plan_timings(classifier)
-    for n_threads in (2, 1):
-        for _ in range(parallel_module.TIMED_CALLS):
-            timed.record(FirstLayerPlan(n_threads), 1.0 if n_threads == faster else 2.0)
-    ranges_run = []
-
-    def recording_run_ranges(*args, **kwargs):
-        ranges_run.append(args)
-        return run_ranges_on_threads(*args, **kwargs)
-
-    monkeypatch.setattr(
-        prediction_module, "run_ranges_on_threads", recording_run_ranges
-    )
+    time_plans(classifier, {n: 1.0 if n == faster else 2.0 for n in (2, 1)})
+    ranges_run = recorded_ranges(monkeypatch)
     assert classifier.predict_proba(X).tobytes() == expected.tobytes()
     assert bool(ranges_run) == shared
 
@@ -284,31 +296,13 @@ def test_plans_are_timed_per_dtype_and_layer_shape(sparse_problem, monkeypatch):
         fitted(NNFSClassifier(random_state=0, max_iter=1, **params), X, y)
         for params in ({}, {"dtype": "float32"}, {"hidden_layer_sizes": (20,)})
     ]
-    for model in models:
-        timed = plan_timings(model)
-        for n_threads in (2, 1):  # one thread timed faster, everywhere
-            for _ in range(parallel_module.TIMED_CALLS):
-                timed.record(FirstLayerPlan(n_threads), 1.0 * n_threads)
-    assert all(
-        len(plan_timings(model).seconds_per_unit) == 2 for model in models
-    )  # three separate timings
-    ranges_run = []
-
-    def recording_run_ranges(*args, **kwargs):
-        ranges_run.append(args)
-        return run_ranges_on_threads(*args, **kwargs)
-
-    monkeypatch.setattr(
-        prediction_module, "run_ranges_on_threads", recording_run_ranges
-    )
+    for model in models:  # one thread timed faster, everywhere
+        time_plans(model, {2: 2.0, 1: 1.0})
+    ranges_run = recorded_ranges(monkeypatch)
     models[0].predict_proba(X)
     assert not ranges_run
-    # Sharing timed faster for the float64 model only: the others keep theirs.
-    timed = plan_timings(models[0])
-    timed.seconds_per_unit = {
-        FirstLayerPlan(2): [0.1] * parallel_module.TIMED_CALLS,
-        FirstLayerPlan(1): [1.0] * parallel_module.TIMED_CALLS,
-    }
+    # Sharing timed faster for the first model only: the others keep theirs.
+    time_plans(models[0], {2: 0.1, 1: 1.0})
     for model in models[1:]:
         model.predict_proba(X)
     assert not ranges_run
