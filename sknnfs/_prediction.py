@@ -59,9 +59,16 @@ class FirstLayerPlan(NamedTuple):
     in_column_order: bool = False  # blocks of rows multiplied in CSC order
 
 
-# One timing per dtype and first-layer shape: which plan is fastest depends
-# on the free cores and on where the weights fit in cache.
 _FIRST_LAYER_PLAN_TIMINGS = collections.defaultdict(TimedChoice)
+
+
+def plan_timings(weights):
+    """The timings of the plans for a first layer of ``weights``.
+
+    One per dtype and shape: which plan is fastest depends on the free cores
+    and on where the weights fit in cache.
+    """
+    return _FIRST_LAYER_PLAN_TIMINGS[(weights.dtype.str, weights.shape)]
 
 
 def column_block_rows(n_units):
@@ -113,7 +120,7 @@ def _timed_first_layer_plan(X, weights):
     if len(plans) == 1:
         yield plans[0]
         return
-    timings = _FIRST_LAYER_PLAN_TIMINGS[(weights.dtype.str, weights.shape)]
+    timings = plan_timings(weights)
     plan = timings.choose(plans)
     start = time.perf_counter()
     yield plan

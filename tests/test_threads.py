@@ -110,10 +110,7 @@ def fitted(estimator, X, y):
 
 def plan_timings(estimator):
     """The timings of the plans for ``estimator``'s first layer."""
-    weights = estimator._network.layers[0].weights
-    return prediction_module._FIRST_LAYER_PLAN_TIMINGS[
-        (weights.dtype.str, weights.shape)
-    ]
+    return prediction_module.plan_timings(estimator._network.layers[0].weights)
 
 
 def time_plans(estimator, seconds):
