@@ -414,21 +414,21 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             return "sigmoid_crossentropy"
         return "softmax_crossentropy"
 
+    def _class_logits(self, logits):
+        """Single-label logits, one a class: a logistic unit's ``z`` as ``(0, z)``."""
+        return _two_class_logits(logits) if self._one_logistic_output else logits
+
     def _probabilities(self, logits):
         """Class (or label) probabilities from the network's logits."""
         if self._multilabel:
             return sigmoid(logits)
-        if self._one_logistic_output:
-            return softmax(_two_class_logits(logits))
-        return softmax(logits)
+        return softmax(self._class_logits(logits))
 
     def _log_probabilities(self, logits):
         """Logarithms of `_probabilities`, by log-sum-exp."""
         if self._multilabel:
             return _log_sigmoid(logits)
-        if self._one_logistic_output:
-            return log_softmax(_two_class_logits(logits))
-        return log_softmax(logits)
+        return log_softmax(self._class_logits(logits))
 
     def _stratify_labels(self, y_encoded):
         return None if self._multilabel else self._class_indices(y_encoded)
