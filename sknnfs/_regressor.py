@@ -163,14 +163,16 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _validate_targets(self, y):
+    def _validate_targets(self, y, loss=None):
+        """``y`` checked for ``loss``: the ``loss`` parameter when fitting, the
+        fitted network's loss when scoring (the parameter may have changed)."""
         y = _numeric_target(y)
         if y.ndim not in (1, 2):
             raise ValueError(
                 f"y must have shape (n_samples,) or (n_samples, n_outputs); "
                 f"got an array of shape {y.shape}"
             )
-        if self.loss == "poisson" and y.size and y.min() < 0:
+        if (loss or self.loss) == "poisson" and y.size and y.min() < 0:
             raise ValueError(
                 "loss='poisson' needs non-negative targets y (counts, rates); "
                 f"got a minimum of {float(y.min()):g}"
@@ -250,7 +252,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             ``sklearn.metrics.r2_score(y, self.predict(X), sample_weight=...)``.
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
-        y = self._validate_targets(y)
+        y = self._validate_targets(y, loss=self._network.loss_name)
         predictions = predict_outputs(self._network, X)
         if self._y_is_1d:
             predictions = predictions[:, 0]
