@@ -13,6 +13,7 @@ completed epoch.
 """
 
 import copy
+import functools
 import inspect
 import time
 import warnings
@@ -20,7 +21,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
@@ -49,7 +50,7 @@ from ._persistence import state_from_pickle, state_to_pickle
 from ._prediction import checks_rows_in_first_layer, predict_outputs
 from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
 
-__all__ = ["BaseNNFS"]
+__all__ = ["BaseNNFS", "fit_context"]
 
 # Largest input prediction takes without validating it, when it need not be
 # converted or refused (see `BaseNNFS._is_ready_for_the_network`).
@@ -335,25 +336,14 @@ class BaseNNFS(
         return X, y, sample_weight
 
     # --------------------------------------------------------------- fitting
-    def _fit(self, X, y, sample_weight=None, *, incremental, classes=None):
-        """Fit (or continue fitting); a call that fails changes nothing.
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        """Fit (or continue fitting), inside `fit_context`'s guard.
 
         Training writes only to new objects or copies, never to the fitted
-        ones: putting the attributes back restores the estimator exactly, on
-        any exception or a Ctrl-C that `_train` does not keep.
+        ones: putting the attributes back restores the estimator exactly.
         """
         if incremental and hasattr(self, "_network"):
             _validate_parameters(self)  # scikit-learn does it on the first call only
-        previous = _Snapshot(self)
-        try:
-            return self._fit_unguarded(
-                X, y, sample_weight, incremental=incremental, classes=classes
-            )
-        except BaseException:
-            previous.restore(self)
-            raise
-
-    def _fit_unguarded(self, X, y, sample_weight, *, incremental, classes):
         if incremental:
             self._check_partial_fit_settings()
         hidden_sizes = self._hidden_sizes()
@@ -515,7 +505,7 @@ class BaseNNFS(
                     break
         except KeyboardInterrupt:
             if run.completed is None:
-                raise  # nothing of this call to keep: `_fit` restores the rest
+                raise  # nothing of this call to keep: `fit_context` restores the rest
             run.restore_completed()
             run.finish(callbacks, interrupted=True)
             return
@@ -772,6 +762,31 @@ def _divided_by_max(weights, name):
     return weights / largest
 
 
+def fit_context(fit_method):
+    """Decorate ``fit`` or ``partial_fit``: scikit-learn's ``_fit_context``
+    inside a guard that undoes the whole call if it raises.
+
+    ``_fit_context`` validates the parameters, and runs the callbacks'
+    teardown after the fit method has returned. A call that raises anywhere
+    in that, a callback's teardown after a completed fit included, or that a
+    Ctrl-C interrupts there, leaves the estimator's attributes exactly as
+    before the call. (A Ctrl-C during training is the fit method's own:
+    after a completed epoch it keeps that epoch and returns normally.)
+    """
+    in_context = _fit_context(prefer_skip_nested_validation=True)(fit_method)
+
+    @functools.wraps(fit_method)
+    def guarded(estimator, *args, **kwargs):
+        previous = _Snapshot(estimator)
+        try:
+            return in_context(estimator, *args, **kwargs)
+        except BaseException:
+            previous.restore(estimator)
+            raise
+
+    return guarded
+
+
 class _Snapshot:
     """An estimator's attributes, to put back with `restore`.
 
@@ -780,21 +795,12 @@ class _Snapshot:
     objects, never the ones the estimator had before.
     """
 
-    # Set by scikit-learn's callback machinery during fit; its teardown, after
-    # the fit, needs them even when the fit failed.
-    CALLBACK_ATTRIBUTES = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
-
     def __init__(self, estimator):
         self.attributes = estimator.__dict__.copy()
 
     def restore(self, estimator):
-        callback_state = {
-            name: estimator.__dict__[name]
-            for name in self.CALLBACK_ATTRIBUTES
-            if name in estimator.__dict__
-        }
         # One assignment: an interrupt finds the attributes all old or all new.
-        estimator.__dict__ = {**self.attributes, **callback_state}
+        estimator.__dict__ = self.attributes.copy()
 
 
 class _EpochRun:

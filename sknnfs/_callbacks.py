@@ -7,8 +7,9 @@ empty class and `EpochCallbacks` does nothing, so the package works the same,
 without callbacks.
 
 The teardown of the callbacks needs no code here: scikit-learn's
-``@_fit_context`` decorator, which wraps ``fit`` and ``partial_fit``, runs it
-when the fit ends, whether it succeeded or not.
+``_fit_context``, which wraps ``fit`` and ``partial_fit``
+(`sknnfs._base.fit_context`), runs it when the fit ends, whether it
+succeeded or not; if the teardown raises, `fit_context` undoes the call.
 """
 
 try:

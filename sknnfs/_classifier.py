@@ -5,7 +5,7 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import log_loss
 from sklearn.utils._param_validation import StrOptions
@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ._activations import log_softmax, sigmoid, softmax
-from ._base import BaseNNFS
+from ._base import BaseNNFS, fit_context
 from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._losses import SigmoidBinaryCrossentropy
@@ -240,7 +240,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         self.class_weight = class_weight
 
     # ------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
 
@@ -260,7 +260,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(partial_fit_is_available)
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.
 

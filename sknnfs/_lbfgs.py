@@ -16,7 +16,7 @@ float32 parameters, and the float32 gradient is cast back to float64.
 scipy's L-BFGS-B runs with BLAS kept to one thread (see `sknnfs._parallel`).
 
 The stochastic optimizers' guarantees hold: a non-finite loss or gradient at
-any evaluation raises "Training diverged" (and `BaseNNFS._fit` restores the
+any evaluation raises "Training diverged" (and `sknnfs._base.fit_context` restores the
 estimator), and Ctrl-C keeps the weights of the last completed iteration,
 which are also the lowest-loss weights L-BFGS has accepted (its line search
 only accepts a decrease); before the run's first iteration completes, the
@@ -152,7 +152,7 @@ def fit_lbfgs(estimator, trainer, history, data, callback_data):
             result = _minimize(run, network.flat_params, estimator)
     except KeyboardInterrupt:
         if not run.history.n_iter:
-            raise  # no iteration to keep: `BaseNNFS._fit` restores the estimator
+            raise  # no iteration to keep: `fit_context` restores the estimator
         run.interrupted()
         return
     run.finish(result)

@@ -2,13 +2,13 @@
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import assert_all_finite
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseNNFS
+from ._base import BaseNNFS, fit_context
 from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._prediction import predict_outputs
@@ -128,7 +128,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         )
         self.loss = loss
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def fit(self, X, y, sample_weight=None):
         """Train the network on ``(X, y)`` for up to ``max_iter`` epochs.
 
@@ -147,7 +147,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(partial_fit_is_available)
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.
 

@@ -22,7 +22,10 @@ def full_state(estimator):
     return {
         **state,
         "flat_params": estimator._network.flat_params.tobytes(),
-        "optimizer": (
+        # None after an 'lbfgs' fit, which minimises with scipy.
+        "optimizer": None
+        if optimizer is None
+        else (
             type(optimizer).__name__,
             optimizer.learning_rate,
             optimizer.iterations,

@@ -288,3 +288,125 @@ def test_an_interrupted_partial_fit_rolls_back_everything(kind, monkeypatch):
         estimator.partial_fit(X, Y[kind])
         before.partial_fit(X, Y[kind])
     assert full_state(estimator) == full_state(before)
+
+
+class FailingTeardown:
+    """A scikit-learn callback whose teardown, after the fit, raises ``error``
+    (a Ctrl-C there is the realistic case: `ProgressBar`'s teardown joins its
+    display thread)."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        raise self.error
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        return False
+
+
+def _continue(estimator, kind, how):
+    if how == "partial_fit":
+        estimator.partial_fit(X, Y[kind])
+    else:
+        estimator.fit(X, Y[kind])
+
+
+@pytest.mark.parametrize("kind", Y)
+@pytest.mark.parametrize("how", ("fresh fit", "warm start", "partial_fit", "lbfgs"))
+@pytest.mark.parametrize("error", (RuntimeError("teardown"), KeyboardInterrupt()))
+def test_a_teardown_that_raises_leaves_the_estimator_as_it_was(kind, how, error):
+    optimizer = "lbfgs" if how == "lbfgs" else "adam"
+    estimator = make_estimator(kind, max_iter=3, optimizer=optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if how == "partial_fit":
+            estimator.partial_fit(X, Y[kind], **partial_fit_arguments(kind))
+        elif how != "fresh fit":
+            estimator.fit(X, Y[kind])
+        estimator.set_params(warm_start=how in ("warm start", "lbfgs"))
+        before = full_state(estimator)
+        estimator.set_callbacks(FailingTeardown(error))
+        expected = full_state(estimator)
+        with pytest.raises(type(error)):
+            _continue(estimator, kind, how)
+    assert full_state(estimator) == expected
+    if how == "fresh fit":
+        with pytest.raises(NotFittedError):
+            check_is_fitted(estimator)
+    # Without the callback set, the estimator is the one before the call.
+    del estimator._skl_callbacks
+    assert full_state(estimator) == before
+
+
+class FailingAt:
+    """A scikit-learn callback that raises ``error`` at one ``stage``: its
+    setup, the begin or end of the fit task or of an epoch, or its teardown."""
+
+    def __init__(self, stage, error):
+        self.stage, self.error = stage, error
+
+    def _maybe_raise(self, stage):
+        if stage == self.stage:
+            raise self.error
+
+    def setup(self, estimator, context):
+        self._maybe_raise("setup")
+
+    def teardown(self, estimator, context):
+        self._maybe_raise("teardown")
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        self._maybe_raise(f"{context.task_name} begin")
+
+    def on_fit_task_end(self, estimator, context, **kwargs):
+        self._maybe_raise(f"{context.task_name} end")
+        return False
+
+
+STAGES = ("setup", "fit begin", "epoch begin", "epoch end", "fit end", "teardown")
+PATHS = {
+    "fresh fit": {},
+    "warm start": dict(warm_start=True),
+    "early stopping": dict(early_stopping=True, validation_fraction=0.2),
+    "partial_fit": {},
+    "lbfgs": dict(optimizer="lbfgs"),
+    "lbfgs warm start": dict(optimizer="lbfgs", warm_start=True),
+}
+
+
+@pytest.mark.parametrize("kind", Y)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("error", (RuntimeError("callback"), KeyboardInterrupt()))
+def test_every_callback_stage_on_every_path_fails_whole_or_keeps_an_epoch(
+    kind, path, stage, error
+):
+    # A callback that raises changes nothing. Ctrl-C changes nothing either,
+    # except that after a completed epoch the estimator may keep it: then the
+    # call returns with the interrupt's warning, as from any other place.
+    estimator = make_estimator(kind, max_iter=3, **PATHS[path])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if path == "partial_fit":
+            estimator.partial_fit(X, Y[kind], **partial_fit_arguments(kind))
+        elif path not in ("fresh fit", "early stopping"):
+            estimator.fit(X, Y[kind])
+    estimator.set_callbacks(FailingAt(stage, error))
+    before = full_state(estimator)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _continue(estimator, kind, path)
+        except type(error):
+            assert full_state(estimator) == before
+            return
+    assert isinstance(error, KeyboardInterrupt), "the callback's error was lost"
+    assert any("Training interrupted" in str(w.message) for w in caught)
+    assert full_state(estimator) != before
