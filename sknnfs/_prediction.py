@@ -186,16 +186,27 @@ def _predict_in_chunks(network, X, output_function, plan, check_finite_rows):
     n_samples = X.shape[0]
     rows_per_chunk = chunk_rows(network.layer_sizes, sparse=hasattr(X, "nnz"))
     if n_samples <= rows_per_chunk:  # one chunk: its outputs are returned as is
-        return output_function(_chunk_logits(network, X, 0, plan, check_finite_rows))
+        return _chunk_outputs(network, X, 0, output_function, plan, check_finite_rows)
     outputs = None  # as wide as the output function makes them
     for start in range(0, n_samples, rows_per_chunk):
         rows = slice(start, min(start + rows_per_chunk, n_samples))
-        chunk_outputs = output_function(
-            _chunk_logits(network, X[rows], start, plan, check_finite_rows)
+        chunk_outputs = _chunk_outputs(
+            network, X[rows], start, output_function, plan, check_finite_rows
         )
         if outputs is None:
             outputs = np.empty((n_samples, chunk_outputs.shape[1]), network.dtype)
         outputs[rows] = chunk_outputs
+    return outputs
+
+
+def _chunk_outputs(network, X_chunk, first_row, output_function, plan, check_rows):
+    """``output_function`` of a chunk's logits, checked: finite logits can
+    still give an infinite output (``exp`` of a logit above ~88 in float32,
+    ~709 in float64, under ``loss='poisson'``)."""
+    logits = _chunk_logits(network, X_chunk, first_row, plan, check_rows)
+    with np.errstate(over="ignore"):
+        outputs = output_function(logits)
+    _check_finite_outputs(outputs, X_chunk, first_row, network.dtype, "prediction")
     return outputs
 
 
@@ -210,7 +221,7 @@ def _chunk_logits(network, X_chunk, first_row, plan, check_finite_rows=None):
         if check_finite_rows is not None and not np.isfinite(first_outputs.sum()):
             check_finite_rows(X_chunk)
         logits = network.forward(X_chunk, first_layer_outputs=first_outputs)
-    _check_finite_logits(logits, X_chunk, first_row, network.dtype)
+    _check_finite_outputs(logits, X_chunk, first_row, network.dtype, "output")
     return logits
 
 
@@ -244,21 +255,24 @@ def _first_layer_outputs(network, X_chunk, plan):
     return first_outputs
 
 
-def _check_finite_logits(logits, X, first_row, dtype):
-    """Raise instead of turning overflowed logits into NaN probabilities.
+def _check_finite_outputs(outputs, X, first_row, dtype, what):
+    """Raise instead of returning overflowed outputs, or NaN made of them.
 
-    Softmax of an infinite logit is NaN, and a NaN logit has no meaning: the
-    inputs are too large for the network in ``dtype``.
+    Softmax of an infinite logit is NaN, a NaN logit has no meaning, and an
+    infinite predicted mean is no prediction: the inputs are too large for
+    the network in ``dtype``. ``what`` names the outputs: the network's
+    ``'output'`` (the logits) or its ``'prediction'``.
     """
-    if np.isfinite(logits).all():  # one fast pass in the common case
+    if np.isfinite(outputs).all():  # one fast pass in the common case
         return
-    finite_rows = np.isfinite(logits).all(axis=1)
+    finite_rows = np.isfinite(outputs).all(axis=1)
     bad_row = int(np.flatnonzero(~finite_rows)[0])
     row_values = X[bad_row].toarray() if hasattr(X, "toarray") else X[bad_row]
+    or_float64 = ", or fit with dtype='float64'" if dtype != np.float64 else ""
     raise ValueError(
-        f"The network's output overflowed (is not finite) for row "
+        f"The network's {what} overflowed (is not finite) for row "
         f"{first_row + bad_row} of X, whose largest absolute value is "
         f"{float(np.max(np.abs(row_values))):.3g}: the inputs are too large for "
         f"the forward pass in {np.dtype(dtype).name}. Scale the features (e.g. "
-        "with StandardScaler), or fit with dtype='float64'."
+        f"with StandardScaler){or_float64}."
     )

@@ -256,7 +256,17 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         predictions = predict_outputs(self._network, X)
         if self._y_is_1d:
             predictions = predictions[:, 0]
-        return r2_score(y, predictions, sample_weight=sample_weight)
+        with np.errstate(over="ignore", invalid="ignore"):
+            score = r2_score(y, predictions, sample_weight=sample_weight)
+        if not np.isfinite(score):
+            # Finite predictions whose squared errors overflow float64.
+            largest = float(np.max(np.abs(predictions)))
+            raise ValueError(
+                f"R² is not finite: the squared errors of predictions up to "
+                f"{largest:.3g} in absolute value overflow float64. Scale the "
+                "features (e.g. with StandardScaler)."
+            )
+        return score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -101,6 +101,29 @@ def test_an_overflowing_regressor_is_an_error_not_inf():
         regressor.predict(X * 1e100)
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("dtype", "scale", "advice"),
+    [(np.float32, 100, "or fit with dtype='float64'"), (np.float64, 1000, r"\)\.$")],
+)
+@pytest.mark.parametrize("method", ("predict", "score"))
+def test_a_poisson_mean_that_overflows_is_an_error_not_inf(
+    dtype, scale, advice, method
+):
+    # Finite logits, but exp of them is beyond the dtype: no inf, no NumPy
+    # RuntimeWarning, the error of any other overflowing forward pass.
+    counts = np.round(np.exp(X[:, 0]))
+    regressor = fitted(NNFSRegressor, counts, dtype, loss="poisson")
+    too_large = (X * scale).astype(dtype)
+    with pytest.raises(ValueError, match=r"prediction overflowed .* for row \d+ of X"):
+        if method == "predict":
+            regressor.predict(too_large)
+        else:
+            regressor.score(too_large, counts)
+    with pytest.raises(ValueError, match=advice):
+        regressor.predict(too_large)
+
+
 # --------------------------------------------------------- saturated logits
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("dtype", (np.float32, np.float64))
@@ -332,3 +355,38 @@ def test_a_diverging_partial_fit_restores_the_previous_model(kind):
     assert len(states) >= 1  # the first calls succeeded: it diverged later
     assert full_state(estimator) == states[-1]
     assert len(estimator.loss_curve_) == len(states)
+
+
+EXTREME_MODELS = {
+    "softmax": (NNFSClassifier, Y_CLASSES, {}),
+    "logistic": (NNFSClassifier, Y_CLASSES > 0, {}),
+    "multilabel": (NNFSClassifier, np.c_[Y_CLASSES > 0, Y_CLASSES > 1], {}),
+    "squared_error": (NNFSRegressor, Y_TARGETS, {}),
+    "absolute_error": (NNFSRegressor, Y_TARGETS, {"loss": "absolute_error"}),
+    "poisson": (NNFSRegressor, np.round(np.exp(X[:, 0])), {"loss": "poisson"}),
+}
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("model", EXTREME_MODELS)
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+@pytest.mark.parametrize("activation", ("relu", "linear", "tanh"))
+def test_every_output_at_extreme_inputs_is_finite_or_a_clear_error(
+    model, dtype, activation
+):
+    # Inputs from ordinary to the edge of the dtype: every public method
+    # returns finite values or raises the overflow error, never inf or NaN
+    # and never NumPy's RuntimeWarning.
+    estimator_class, y, params = EXTREME_MODELS[model]
+    estimator = fitted(estimator_class, y, dtype, activation=activation, **params)
+    methods = ("predict", "predict_proba", "predict_log_proba", "score")
+    for exponent in range(0, int(np.log10(np.finfo(dtype).max)), 3):
+        X_extreme = (X * 10.0**exponent).astype(dtype)
+        for method in filter(lambda name: hasattr(estimator, name), methods):
+            arguments = (X_extreme, y) if method == "score" else (X_extreme,)
+            try:
+                result = getattr(estimator, method)(*arguments)
+            except ValueError as error:
+                assert re.search(r"overflow.*Scale the features", str(error)), error
+                continue
+            assert np.isfinite(result).all(), (method, exponent)
