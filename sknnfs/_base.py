@@ -1,28 +1,25 @@
 """Shared scikit-learn machinery of NNFSClassifier and NNFSRegressor.
 
 `BaseNNFS` declares the parameters and their constraints, checks the data,
-builds the network and the optimizer, and runs the epochs (`_train`, with an
-`_EpochRun` per call); one epoch and one step are
-`sknnfs._training.Trainer`'s. The subclasses say how targets are checked and
-encoded, which fused output loss to use, and how to score.
+builds the network and the optimizer, and hands them to the training loop
+(`sknnfs._loop.EpochLoop`, or `sknnfs._lbfgs` for ``'lbfgs'``), which knows
+nothing of estimators; the estimator keeps validation and the fitted
+attributes. The subclasses say how targets are checked and encoded, which
+fused output loss to use, and how to score.
 
 A call trains new objects or copies, never the fitted network, optimizer or
 generator in place: `_Snapshot`, the estimator's attributes, is all it takes
-to put the estimator back after a failure, or after a Ctrl-C to the last
-completed epoch.
+to put the estimator back after a failure (`fit_context`).
 """
 
 import copy
 import functools
 import inspect
-import time
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -43,12 +40,13 @@ from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
+from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import MLPNameAdviceMixin
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._persistence import state_from_pickle, state_to_pickle
 from ._prediction import checks_rows_in_first_layer, predict_outputs
-from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
+from ._training import History, Trainer, split_validation
 
 __all__ = ["BaseNNFS", "fit_context"]
 
@@ -482,7 +480,7 @@ class BaseNNFS(
         return min(self.batch_size, n_samples)
 
     def _train(self, trainer, history, data, *, max_epochs, stopping, callback_data):
-        """Run up to ``max_epochs`` epochs over ``data`` (`_EpochRun`).
+        """Run up to ``max_epochs`` epochs over ``data`` (`sknnfs._loop`).
 
         ``data`` is ``(X, y_encoded, sample_weight)``; ``callback_data`` is
         ``(X, y, sample_weight)`` as the user passed them, for scikit-learn's
@@ -493,24 +491,41 @@ class BaseNNFS(
         """
         if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
             return fit_lbfgs(self, trainer, history, data, callback_data)
-        early_stopping = stopping and self.early_stopping
-        run = _EpochRun(self, trainer, history, data, early_stopping=early_stopping)
-        callbacks = EpochCallbacks(self, max_epochs, *callback_data)
-        stopped = False
-        try:
-            for _ in range(max_epochs):
-                callbacks.begin_epoch()
-                stopped = run.epoch(callbacks, stopping)
-                if stopped:
-                    break
-        except KeyboardInterrupt:
-            if run.completed is None:
-                raise  # nothing of this call to keep: `fit_context` restores the rest
-            run.restore_completed()
-            run.finish(callbacks, interrupted=True)
-            return
-        run.keep_best()
-        run.finish(callbacks, ran_out=stopping and not stopped)
+        validation = None
+        if stopping and self.early_stopping:
+            X, y, sample_weight = data
+            data, held_out = split_validation(
+                X,
+                y,
+                sample_weight,
+                self.validation_fraction,
+                self._stratify_labels(y),
+                trainer.rng,
+            )
+            validation = Validation(*held_out, score=self._validation_score)
+        # Published now so that hooks and callbacks see the network.
+        self._network, self._optimizer = trainer.network, trainer.optimizer
+        self._training_rng = trainer.rng
+        epochs = InMemoryEpochs(*data, self._batch_size(data[0].shape[0]), self.shuffle)
+        loop = EpochLoop(
+            trainer,
+            epochs,
+            history,
+            validation=validation,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            stopping=stopping,
+            callbacks=EpochCallbacks(self, max_epochs, *callback_data),
+            publish=self._publish_record,
+            epoch_end=self._on_epoch_end,
+            verbose=self.verbose,
+            learning_rate=self.learning_rate,
+        )
+        loop.run(max_epochs)
+
+    def _publish_record(self, history, early_stopping):
+        """Write the record of the last completed epoch to the fitted attributes."""
+        history.store(self, early_stopping)
 
     def _on_epoch_end(self, history):
         """Called after every completed epoch; does nothing.
@@ -801,164 +816,3 @@ class _Snapshot:
     def restore(self, estimator):
         # One assignment: an interrupt finds the attributes all old or all new.
         estimator.__dict__ = self.attributes.copy()
-
-
-class _EpochRun:
-    """The epochs of one call with a stochastic optimizer (`BaseNNFS._train`).
-
-    It splits off the validation data, then trains, checks, scores and
-    publishes each epoch, and keeps what Ctrl-C keeps: the estimator as after
-    the last completed epoch, with early stopping the best weights so far.
-
-    Parameters
-    ----------
-    estimator : BaseNNFS
-        Gives the settings; receives the network and the fitted attributes.
-    trainer : Trainer
-    history : History
-        The record to continue (a warm start continues the previous one).
-    data : tuple (X, y_encoded, sample_weight)
-    early_stopping : bool
-        Whether to hold out validation data and score every epoch on it.
-
-    Attributes
-    ----------
-    plateau : Plateau
-        The stopping rule, from the score where the call starts.
-    best_params : ndarray of shape (n_parameters,) or None
-        With early stopping, the best weights so far.
-    completed : tuple or None
-        The last completed epoch of the call (None before the first one):
-        the estimator's attributes, the trainer's state and the best weights
-        after it.
-    """
-
-    def __init__(self, estimator, trainer, history, data, *, early_stopping):
-        self.estimator, self.trainer, self.history = estimator, trainer, history
-        self.data, self.validation = data, None
-        if early_stopping:
-            X, y, sample_weight = data
-            self.data, self.validation = split_validation(
-                X,
-                y,
-                sample_weight,
-                estimator.validation_fraction,
-                estimator._stratify_labels(y),
-                trainer.rng,
-            )
-        # Published now so that hooks and callbacks see the network.
-        estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
-        estimator._training_rng = trainer.rng
-        # The first epoch's loss of the model's earlier calls (0 if none).
-        self.previous_first_loss = history.loss_curve[0] if history.loss_curve else 0.0
-        self.plateau, self.best_params = self._starting_point()
-        self.completed = None
-
-    def _starting_point(self):
-        """The stopping rule and the best weights where the call starts."""
-        tol, validation, history = self.estimator.tol, self.validation, self.history
-        count = history.epochs_without_improvement
-        if validation is None or not history.loss_curve:
-            best_score = history.best_score(validation is not None)
-            return Plateau(tol, best_score, count), None
-        # A warm start draws a new validation split, on which the previous
-        # best score was never measured: the weights it starts from are the
-        # first candidate, scored on the new split like every epoch after.
-        logits, predictions = self._validation_outputs()
-        if not np.isfinite(predictions).all():
-            return Plateau(tol, epochs_without_improvement=count), None
-        score = self.estimator._validation_score(logits, *validation[1:])
-        return Plateau(tol, score, count), self.trainer.network.flat_params_copy()
-
-    def _validation_outputs(self):
-        """The network's logits for the validation data, and its predictions
-        (probabilities, or the regressor's means), which the score compares."""
-        network = self.trainer.network
-        logits = network.forward(self.validation[0])
-        return logits, network.loss.output_activation(logits)
-
-    def epoch(self, callbacks, stopping):
-        """Train, check, score and publish one epoch, then the verbose line,
-        the hook and the callbacks' end of the epoch; whether training stops
-        (a callback asks to, or with ``stopping`` the stopping rule)."""
-        epoch_start = time.perf_counter()
-        improved = self._train_and_score()
-        optimizer, history = self.trainer.optimizer, self.history
-        optimizer.end_epoch(history.n_samples_seen)  # the schedule's clock
-        # As in MLP, the rule runs after every epoch, partial_fit's too:
-        # 'adaptive' lowers the rate there, although partial_fit never stops.
-        stop = self.plateau.should_stop(self.estimator.n_iter_no_change, optimizer)
-        history.epochs_without_improvement = self.plateau.epochs_without_improvement
-        history.store(self.estimator, self.validation is not None)
-        self._complete(improved)
-        if self.estimator.verbose:
-            seconds = time.perf_counter() - epoch_start
-            print(history.describe_last_epoch(seconds))
-        self.estimator._on_epoch_end(history)
-        if callbacks.end_epoch():
-            return True
-        return stopping and stop
-
-    def _complete(self, improved):
-        """Record the epoch just published as the last completed one."""
-        saved = self.trainer.save()
-        best_params = saved[0] if improved else self.best_params
-        # One assignment: an interrupt finds the previous epoch or this one.
-        self.completed = (_Snapshot(self.estimator), saved, best_params)
-        self.best_params = best_params
-
-    def _train_and_score(self):
-        """One epoch trained, checked and recorded; True when it is the best
-        validated one. The checks for divergence come before the score, which
-        a diverged network's outputs would make NaN."""
-        estimator, trainer, history = self.estimator, self.trainer, self.history
-        n_samples = self.data[0].shape[0]
-        batch_size = estimator._batch_size(n_samples)
-        loss = trainer.run_epoch(*self.data, batch_size, estimator.shuffle)
-        reference = max(self.previous_first_loss, trainer.start_loss)
-        check = (loss, trainer.network, history.n_iter + 1, estimator.learning_rate)
-        raise_if_diverged(*check, reference)
-        if self.validation is None:  # the score is the negated training loss
-            self.plateau.update(-loss)
-            history.record(loss, n_samples, None, self.plateau.best_score)
-            return False
-        logits, predictions = self._validation_outputs()
-        raise_if_diverged(*check, reference, outputs=predictions)
-        score = estimator._validation_score(logits, *self.validation[1:])
-        improved = self.plateau.update(score)
-        history.record(loss, n_samples, score, self.plateau.best_score)
-        return improved
-
-    def restore_completed(self):
-        """Put back the estimator as after the last completed epoch."""
-        snapshot, saved, self.best_params = self.completed
-        snapshot.restore(self.estimator)
-        self.trainer.restore(saved)
-        self.keep_best()
-
-    def keep_best(self):
-        """With early stopping, load the best weights into the network."""
-        if self.best_params is not None:
-            self.trainer.network.load_flat_params(self.best_params)
-
-    def finish(self, callbacks, *, interrupted=False, ran_out=False):
-        """End the fit, with a warning after Ctrl-C (``interrupted``) or if
-        the epochs ran out before the stopping rule ended training."""
-        callbacks.end()
-        estimator = self.estimator
-        if interrupted:
-            best = self.best_params is not None
-            which = "best epoch so far" if best else "last completed epoch"
-            warnings.warn(
-                f"Training interrupted after {estimator.n_iter_} epochs; the "
-                f"estimator keeps the weights of the {which}.",
-                UserWarning,
-                stacklevel=4,
-            )
-        elif ran_out:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({estimator.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )

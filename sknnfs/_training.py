@@ -1,6 +1,6 @@
 """Training: minibatches, one step, one epoch, the stopping rule, the history.
 
-The estimators' ``fit`` runs epochs (`BaseNNFS._train`); an epoch is
+The training loop (`sknnfs._loop.EpochLoop`) runs epochs; an epoch is
 `Trainer.run_epoch` over `minibatches`; a step is `Trainer.train_step`::
 
     loss, grads = network.loss_and_gradients(X_batch, y_batch, weight_batch, ...)

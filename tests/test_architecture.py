@@ -27,6 +27,7 @@ GLUE = {
     "_regressor",
     "_callbacks",
     "_training",
+    "_loop",
     "_lbfgs",
     "_prediction",
     "_demo",
