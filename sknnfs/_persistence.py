@@ -27,6 +27,8 @@ whose every prediction blames the data.
 
 import numpy as np
 
+from ._activations import HIDDEN_ACTIVATIONS
+from ._losses import LOSSES
 from ._memory import count_parameters, layer_views
 from ._network import Network
 from ._optimizers import OPTIMIZERS
@@ -79,6 +81,9 @@ def state_from_pickle(state, estimator_name):
         )
     try:
         _rebuild_fitted_objects(state, pickle_format)
+    except KeyError as error:  # names are checked: this is a missing entry
+        problem = f"its saved state lacks the entry {error}"
+        raise loading_error(estimator_name, problem) from None
     except (TypeError, ValueError) as error:
         raise loading_error(estimator_name, error) from None
     # Parameters added since format 1 was first written: the value that
@@ -249,6 +254,12 @@ def _network_to_builtins(network):
 def _network_from_builtins(state):
     arguments = dict(state)
     flat_params = arguments.pop("flat_params")
+    _check_known(
+        arguments["hidden_activation"],
+        HIDDEN_ACTIVATIONS,
+        "its network's hidden activation",
+    )
+    _check_known(arguments["loss"], LOSSES, "its network's loss")
     # The initial weights drawn here (from a fixed seed, so never from
     # NumPy's global state) are replaced by the saved ones at once.
     network = Network(**arguments, random_state=0)
@@ -266,10 +277,17 @@ def _optimizer_to_builtins(optimizer):
 
 
 def _optimizer_from_builtins(state):
+    _check_known(state["optimizer"], OPTIMIZERS, "its optimizer")
     # As pickle rebuilds an object: no __init__, then its attributes.
     optimizer = object.__new__(OPTIMIZERS[state["optimizer"]])
     optimizer.__setstate__(dict(state["attributes"]))
     return optimizer
+
+
+def _check_known(name, names, what):
+    """A ValueError unless ``name`` (a saved string) is one of ``names``."""
+    if not (isinstance(name, str) and name in names):
+        raise ValueError(f"{what} is {name!r}, not one of {sorted(names)}")
 
 
 def _generator_to_builtins(generator):

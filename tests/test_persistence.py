@@ -395,6 +395,19 @@ TAMPERED_CLASSIFIER_STATES = {
         ),
         "n_layers_ is 4, where its network's is 3",
     ),
+    "unknown hidden activation": (
+        _set_network(hidden_activation=lambda activation: "swish"),
+        r"its network's hidden activation is 'swish', not one of \['linear', "
+        r"'relu', 'sigmoid', 'tanh'\]",
+    ),
+    "unknown optimizer": (
+        lambda state: state["_optimizer"].update(optimizer="lion"),
+        "its optimizer is 'lion', not one of",
+    ),
+    "weights missing": (
+        lambda state: state["_network"].pop("flat_params"),
+        "its saved state lacks the entry 'flat_params'",
+    ),
     "n_features_in_ changed": (
         _set_attribute("n_features_in_", 7),
         "n_features_in_ is 7, where its network's is 6",
