@@ -174,7 +174,7 @@ def _parse_classifier(scope, model, inputs, custom_parsers=None):
     from skl2onnx._parse import _parse_sklearn_classifier
 
     check_is_fitted(model)
-    _label_values(scope, model)
+    _label_values(scope, model)  # raises for labels ONNX cannot hold exactly
     _check_class_labels_option(scope, model)
     return _parse_sklearn_classifier(scope, model, inputs, custom_parsers)
 
