@@ -19,7 +19,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -44,7 +44,12 @@ from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import MLPNameAdviceMixin
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
-from ._persistence import state_from_pickle, state_to_pickle
+from ._persistence import (
+    checked_parameters,
+    loading_error,
+    state_from_pickle,
+    state_to_pickle,
+)
 from ._prediction import checks_rows_in_first_layer, predict_outputs
 from ._training import History, Trainer, split_validation
 
@@ -620,7 +625,22 @@ class BaseNNFS(
         return state_to_pickle(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(state_from_pickle(state, type(self).__name__))
+        """Load a pickled state of any format, once it is checked.
+
+        Raises
+        ------
+        ValueError
+            For a state whose network's arrays do not match its layers
+            (`sknnfs._persistence`), or whose fitted attributes do not
+            describe its network: a damaged or edited file.
+        """
+        estimator_name = type(self).__name__
+        state = state_from_pickle(state, estimator_name)
+        if state.get("_network") is not None:
+            problem = _fitted_attributes_problem(self, state)
+            if problem is not None:
+                raise loading_error(estimator_name, problem)
+        super().__setstate__(state)
 
 
 class _LayerArrays(list):
@@ -655,7 +675,7 @@ class _LayerArrays(list):
             positions, values = [positions], [values]
         # Every array is checked before any is written.
         checked = [
-            _checked_parameters(value, self[position], f"{self._name}[{position}]")
+            checked_parameters(value, self[position], f"{self._name}[{position}]")
             for position, value in zip(positions, values, strict=True)
         ]
         self._network.ensure_writeable()  # a memory-mapped pickle is read-only
@@ -679,24 +699,75 @@ class _LayerArrays(list):
         return list, (list(self),)
 
 
-def _checked_parameters(values, current, name):
-    """``values`` as an array of ``current``'s shape and dtype, or a clear error."""
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
-    if array.shape != current.shape:
-        raise ValueError(
-            f"{name} must have shape {current.shape}, the shape of that "
-            f"layer's parameters; got shape {array.shape}"
+def _fitted_attributes_problem(estimator, state):
+    """What in a loaded ``state`` contradicts its network, or None.
+
+    The network is what predicts; the attributes that describe it must
+    agree with it.
+    """
+    network = state["_network"]
+    sizes = network.layer_sizes
+    described = {
+        "n_features_in_": sizes[0],
+        "n_outputs_": sizes[-1],
+        "n_layers_": len(sizes),
+        "out_activation_": OUT_ACTIVATIONS.get(network.loss_name),
+    }
+    for name, value in described.items():
+        if not np.array_equal(state.get(name), value):
+            return f"{name} is {state.get(name)!r}, where its network's is {value!r}"
+    feature_names = state.get("feature_names_in_")
+    if feature_names is not None and len(feature_names) != sizes[0]:
+        return (
+            f"feature_names_in_ has {len(feature_names)} names, where its "
+            f"network takes {sizes[0]} features"
         )
-    with np.errstate(over="ignore"):
-        array = array.astype(current.dtype, copy=False)
-    if not np.isfinite(array).all():
-        raise ValueError(
-            f"{name} must be finite in {current.dtype} (the network's dtype); "
-            "it holds NaN or infinity"
+    if isinstance(estimator, ClassifierMixin):  # its tags read unset parameters
+        return _classes_problem(state, network)
+    if network.loss_name in ("softmax_crossentropy", "sigmoid_crossentropy"):
+        return f"its network's loss is {network.loss_name!r}, a classifier's"
+    if state.get("_y_is_1d") and sizes[-1] != 1:
+        return f"it predicts a 1-d y, where its network has {sizes[-1]} outputs"
+    return None
+
+
+def _classes_problem(state, network):
+    """What in a loaded classifier's ``classes_`` contradicts its network, or None.
+
+    As `NNFSClassifier` builds it: one sigmoid unit for two classes, a
+    softmax unit per class for more, a sigmoid unit per label of a
+    multilabel ``y`` (whose ``classes_`` are the label indices).
+    """
+    classes = np.asarray(state.get("classes_"))
+    multilabel = bool(state.get("_multilabel"))
+    n_outputs = network.n_outputs
+    one_logistic_unit = not multilabel and n_outputs == 1
+    n_classes = 2 if one_logistic_unit else n_outputs
+    sigmoid = multilabel or one_logistic_unit
+    loss = "sigmoid_crossentropy" if sigmoid else "softmax_crossentropy"
+    if network.loss_name != loss:
+        return (
+            f"its network's loss is {network.loss_name!r}, where a classifier of "
+            f"{n_outputs} outputs for {'labels' if multilabel else 'classes'} "
+            f"has {loss!r}"
         )
-    return array
+    if classes.shape != (n_classes,):
+        return (
+            f"classes_ has shape {classes.shape}, where its network's "
+            f"{n_outputs} outputs give the probabilities of {n_classes} "
+            f"{'labels' if multilabel else 'classes'}"
+        )
+    try:
+        expected = np.arange(n_classes) if multilabel else np.unique(classes)
+    except TypeError:  # labels of types that do not compare
+        expected = None
+    if not np.array_equal(classes, expected):
+        return (
+            f"classes_ are {classes!r}, not "
+            + ("the label indices" if multilabel else "distinct and sorted")
+            + ", as predict and partial_fit read them"
+        )
+    return None
 
 
 def _values_dtype(X):

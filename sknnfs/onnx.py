@@ -4,17 +4,19 @@
 ``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn`` convert them alone or
 inside a `Pipeline`; `to_onnx` registers and converts in one call.
 
-The graph is the network's forward pass, one ``MatMul``, ``Add`` and
-activation per layer, with the fitted weights as initializers in the dtype of
-the graph's input (float32 or float64). A two-class classifier's one logistic
+The graph is the fitted network's forward pass (constructor parameters
+set since the fit change nothing), one ``MatMul``, ``Add`` and activation
+per layer, with the fitted weights as initializers in the dtype of the
+graph's input (float32 or float64). A two-class classifier's one logistic
 unit ``z`` is exported as a ``Softmax`` of ``(0, z)``, which gives
 ``predict_proba``'s two columns. A classifier's outputs are those of
-skl2onnx's own classifiers: ``label`` (``classes_[argmax]``, or for
-multilabel ``y`` a 0/1 int64 matrix of ``proba > 0.5``) and ``probabilities``
-(a tensor with ``options={id(model): {"zipmap": False}}``, otherwise
-skl2onnx's ZipMap of one dict per row). A regressor has one output,
-``variable``, of shape (n_samples, n_outputs): (n_samples, 1) for a 1-D ``y``,
-as skl2onnx gives for `MLPRegressor`.
+skl2onnx's own classifiers: ``label`` (``classes_[argmax]``, as int64 or
+strings, or for multilabel ``y`` a 0/1 int64 matrix of ``proba > 0.5``)
+and ``probabilities`` (a tensor with
+``options={id(model): {"zipmap": False}}``, otherwise skl2onnx's ZipMap of
+one dict per row). A regressor has one output, ``variable``, of shape
+(n_samples, n_outputs): (n_samples, 1) for a 1-D ``y``, as skl2onnx gives
+for `MLPRegressor`.
 
 skl2onnx and onnxruntime are the optional ``onnx`` extra
 (``pip install -e ".[onnx]"``). ``import sknnfs`` does not import this module,
@@ -44,7 +46,9 @@ True
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
+from ._base import OUT_ACTIVATIONS
 from ._classifier import NNFSClassifier, _two_class_logits
 from ._regressor import NNFSRegressor
 
@@ -91,6 +95,15 @@ def register_converters():
     and ``nocl`` (``True``: the labels are the class indices
     ``0 .. n_classes - 1``). A float64 graph needs ``zipmap=False`` or
     ``'columns'``: ONNX's ZipMap takes float32 only.
+
+    The ``label`` output holds ``predict``'s labels exactly: ``str`` labels
+    as strings, integers as int64 (booleans as 0 and 1, whole floats as
+    their integer values, as skl2onnx gives them for its own classifiers).
+    Labels that int64 or strings cannot hold exactly (dates, durations,
+    unsigned integers beyond int64) raise a ValueError at export: refit on
+    integer or string labels, or pass ``nocl=True`` for class indices.
+    The conversion of an estimator that is not fitted raises
+    `sklearn.exceptions.NotFittedError`.
     """
     from skl2onnx import update_registered_converter
 
@@ -99,6 +112,7 @@ def register_converters():
         CLASSIFIER_ALIAS,
         _classifier_output_shapes,
         _convert_classifier,
+        parser=_parse_classifier,
         options=CLASSIFIER_OPTIONS,
     )
     update_registered_converter(
@@ -132,15 +146,37 @@ def to_onnx(model, X_sample=None, **conversion_kwargs):
 
     Raises
     ------
+    sklearn.exceptions.NotFittedError
+        For an estimator of ours that is not fitted, alone or in a pipeline.
     ValueError
         For a classifier in a float64 graph with the default ``zipmap``
-        option (ONNX's ZipMap takes float32 only: pass ``zipmap=False``), or
-        when the estimator's input has other than ``n_features_in_`` columns.
+        option (ONNX's ZipMap takes float32 only: pass ``zipmap=False``);
+        for class labels the graph cannot give back exactly as ``predict``
+        does (see `register_converters`); or when the estimator's input has
+        other than ``n_features_in_`` columns.
     """
     import skl2onnx
 
     register_converters()
     return skl2onnx.to_onnx(model, X_sample, **conversion_kwargs)
+
+
+# ---------------------------------------------------------------- parsers
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's classifier parser, for a fitted classifier with exportable labels.
+
+    skl2onnx parses a model (declares its outputs) before the shape
+    calculators and converters run, and its classifier parser reads
+    ``classes_`` for the ZipMap: a classifier that is not fitted, or whose
+    labels ONNX cannot hold, is refused here, before skl2onnx fails on it in
+    its own words.
+    """
+    from skl2onnx._parse import _parse_sklearn_classifier
+
+    check_is_fitted(model)
+    _label_values(scope, model)  # raises for labels ONNX cannot hold exactly
+    _check_class_labels_option(scope, model)
+    return _parse_sklearn_classifier(scope, model, inputs, custom_parsers)
 
 
 # ----------------------------------------------------------------- shapes
@@ -158,6 +194,8 @@ def _input_tensor_type(operator):
 
 
 def _check_input(operator):
+    """The estimator is fitted, and its input of a numeric type with
+    ``n_features_in_`` columns."""
     from skl2onnx.common.data_types import (
         BooleanTensorType,
         DoubleTensorType,
@@ -176,6 +214,7 @@ def _check_input(operator):
         ],
     )
     estimator = operator.raw_operator
+    check_is_fitted(estimator)
     n_columns = operator.inputs[0].get_second_dimension()
     if isinstance(n_columns, int) and n_columns != estimator.n_features_in_:
         raise ValueError(
@@ -187,13 +226,13 @@ def _check_input(operator):
 
 def _classifier_output_shapes(operator):
     """Types of ``label`` (n_samples,) or (n_samples, n_labels), ``probabilities``."""
+    from onnx import TensorProto
     from skl2onnx.common.data_types import (
         DoubleTensorType,
         Int64TensorType,
         StringTensorType,
     )
     from skl2onnx.common.utils import check_input_and_output_numbers
-    from skl2onnx.common.utils_classifier import get_label_classes
 
     check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
     _check_input(operator)
@@ -211,7 +250,7 @@ def _classifier_output_shapes(operator):
     n_samples = operator.inputs[0].get_first_dimension()
     if classifier._multilabel:
         label_type = Int64TensorType([n_samples, classifier.n_outputs_])
-    elif _is_string_labels(get_label_classes(operator.scope_inst, classifier)):
+    elif _label_values(operator.scope_inst, classifier)[0] == TensorProto.STRING:
         label_type = StringTensorType([n_samples])
     else:
         label_type = Int64TensorType([n_samples])
@@ -273,9 +312,7 @@ def _add_thresholded_labels(scope, container, proba_name, label_name, float_type
 
 def _add_most_probable_labels(scope, operator, container, proba_name, label_name):
     """``label = classes_[argmax(proba)]`` (class indices with ``nocl=True``)."""
-    from skl2onnx.common.utils_classifier import get_label_classes
-
-    label_type, labels = _label_values(get_label_classes(scope, operator.raw_operator))
+    label_type, labels = _label_values(scope, operator.raw_operator)
     classes_name = scope.get_unique_variable_name("classes")
     container.add_initializer(classes_name, label_type, [len(labels)], labels)
     # ArgMax keeps the first of tied maxima, as np.argmax does.
@@ -306,7 +343,9 @@ def _add_forward_pass(scope, operator, container, output_name):
     """Add the network's nodes from the operator's input to ``output_name``.
 
     Each layer is ``MatMul`` by ``coefs_[i]``, ``Add`` of ``intercepts_[i]``,
-    then the hidden activation, or after the last layer ``out_activation_``.
+    then the hidden activation, or after the last layer the output
+    activation of the loss: the fitted network's, whatever the constructor
+    parameters have been set to since the fit.
 
     Returns
     -------
@@ -318,15 +357,16 @@ def _add_forward_pass(scope, operator, container, output_name):
     from skl2onnx.common.data_types import DoubleTensorType
 
     estimator = operator.raw_operator
+    network = estimator._network
     layers = list(zip(estimator.coefs_, estimator.intercepts_, strict=True))
-    out_activation = estimator.out_activation_
+    out_activation = OUT_ACTIVATIONS[network.loss_name]
     if getattr(estimator, "_one_logistic_output", False):
         # Two classes' one logit z as their logits (0, z), by a zero column
         # of weights and a zero bias: Softmax then gives predict_proba's
         # (1 - sigmoid(z), sigmoid(z)).
         layers[-1] = tuple(_two_class_logits(values) for values in layers[-1])
         out_activation = "softmax"
-    hidden_op = _activation_op(HIDDEN_ACTIVATION_OPS, estimator.activation)
+    hidden_op = _activation_op(HIDDEN_ACTIVATION_OPS, network.hidden_activation_name)
     output_op = _activation_op(OUTPUT_ACTIVATION_OPS, out_activation)
     if _input_tensor_type(operator) is DoubleTensorType:
         float_type = TensorProto.DOUBLE
@@ -429,30 +469,98 @@ def _activation_op(activation_ops, activation):
 
 
 # ------------------------------------------------------------------ labels
-def _is_string_labels(classes):
-    return all(isinstance(label, str | bytes) for label in classes)
+def _label_values(scope, classifier):
+    """The labels of the graph's ``label`` output: exactly ``predict``'s.
 
-
-def _label_values(classes):
-    """``classes_`` as an ONNX tensor holds them: UTF-8 strings or int64.
-
-    Parameters
-    ----------
-    classes : ndarray of shape (n_classes,)
+    ONNX's labels here are skl2onnx's: int64 or UTF-8 strings. Integers,
+    booleans (as 0 and 1) and whole floats whose values int64 holds exactly
+    are int64, as skl2onnx gives them for its own classifiers; ``str``
+    labels are strings. Anything else (dates, durations, unsigned or float
+    values beyond int64, objects that are not all strings) has no exact
+    ONNX label, and is refused rather than exported as other values.
 
     Returns
     -------
     label_type : int
         ``onnx.TensorProto.STRING`` or ``onnx.TensorProto.INT64``.
     labels : list of bytes or ndarray of shape (n_classes,)
+        The class labels, or with ``nocl=True`` the class indices.
+
+    Raises
+    ------
+    ValueError
+        For labels with no exact ONNX counterpart, naming their dtype and
+        the ways out.
     """
     from onnx import TensorProto
+    from skl2onnx.common.utils_classifier import get_label_classes
 
-    if _is_string_labels(classes):
-        return TensorProto.STRING, [
-            label.encode("utf-8") if isinstance(label, str) else label
-            for label in classes
-        ]
-    # Numbers as int64, as skl2onnx's classifiers give them: scikit-learn
-    # accepts float labels only when they are whole numbers.
-    return TensorProto.INT64, np.asarray(classes).astype(np.int64)
+    classes = np.asarray(get_label_classes(scope, classifier))
+    if _label_kind(classes) == "str":
+        return TensorProto.STRING, [label.encode("utf-8") for label in classes]
+    if classes.dtype.kind in "biuf":
+        with np.errstate(invalid="ignore"):  # NaN or out of range: checked below
+            labels = classes.astype(np.int64)
+        # Python compares ints with ints, bools and floats exactly.
+        if labels.tolist() == classes.tolist():
+            return TensorProto.INT64, labels
+    raise ValueError(
+        f"Cannot export the class labels of {type(classifier).__name__} to ONNX "
+        f"exactly: its classes_ have dtype {classes.dtype} "
+        f"({_why_not_labels(classes)}), and the graph's labels are int64 or "
+        "strings. Refit on integer or string labels (e.g. y.astype(str)), or "
+        "pass options={id(model): {'nocl': True}} for a graph whose labels are "
+        "the class indices (classes_[label] is then the class)."
+    )
+
+
+def _why_not_labels(classes):
+    reasons = {
+        "M": "dates, which int64 would hold as counts of their unit",
+        "m": "durations, which int64 would hold as counts of their unit",
+        "O": "Python objects that are not all strings",
+        "S": "bytes",
+    }
+    default = "values that int64 cannot hold exactly"
+    return reasons.get(classes.dtype.kind, default)
+
+
+def _check_class_labels_option(scope, classifier):
+    """Refuse option ``output_class_labels`` where skl2onnx would build a
+    graph that onnxruntime rejects.
+
+    skl2onnx types its ``class_labels`` output by ``classes_``: int64 for
+    int32 or int64 labels, strings for any other; but it builds them from
+    the labels (class indices with ``nocl``), as int64 from integers and as
+    strings only from ``str`` labels.
+    """
+    from skl2onnx.common.utils_classifier import get_label_classes
+
+    options = scope.get_options(classifier, {"output_class_labels": False})
+    if not options["output_class_labels"]:
+        return
+    kinds = {
+        _label_kind(classifier.classes_),
+        _label_kind(get_label_classes(scope, classifier)),
+    }
+    if kinds in ({"int64"}, {"str"}):
+        return
+    raise ValueError(
+        "skl2onnx's option output_class_labels takes int32 or int64 class "
+        f"labels, or string labels without nocl; {type(classifier).__name__}'s "
+        f"classes_ have dtype {np.asarray(classifier.classes_).dtype}. Leave "
+        "the option out: the graph's label output gives the labels, and "
+        "classes_ lists them."
+    )
+
+
+def _label_kind(labels):
+    """'str' for ``str`` labels, 'int64' for int32 or int64 ones, else None."""
+    labels = np.asarray(labels)
+    if labels.dtype in (np.int32, np.int64):
+        return "int64"
+    if labels.dtype.kind == "U" or (
+        labels.dtype == object and all(isinstance(label, str) for label in labels)
+    ):
+        return "str"
+    return None

@@ -291,18 +291,19 @@ def test_an_interrupted_partial_fit_rolls_back_everything(kind, monkeypatch):
 
 
 class FailingTeardown:
-    """A scikit-learn callback whose teardown, after the fit, raises ``error``
-    (a Ctrl-C there is the realistic case: `ProgressBar`'s teardown joins its
-    display thread)."""
+    """A scikit-learn callback whose teardown, after the fit, raises a new
+    ``error_type`` (a Ctrl-C there is the realistic case: `ProgressBar`'s
+    teardown joins its display thread). It keeps the type, not an exception:
+    a raised exception pickles differently once raised."""
 
-    def __init__(self, error):
-        self.error = error
+    def __init__(self, error_type):
+        self.error_type = error_type
 
     def setup(self, estimator, context):
         pass
 
     def teardown(self, estimator, context):
-        raise self.error
+        raise self.error_type("teardown")
 
     def on_fit_task_begin(self, estimator, context, **kwargs):
         pass
@@ -320,8 +321,8 @@ def _continue(estimator, kind, how):
 
 @pytest.mark.parametrize("kind", Y)
 @pytest.mark.parametrize("how", ("fresh fit", "warm start", "partial_fit", "lbfgs"))
-@pytest.mark.parametrize("error", (RuntimeError("teardown"), KeyboardInterrupt()))
-def test_a_teardown_that_raises_leaves_the_estimator_as_it_was(kind, how, error):
+@pytest.mark.parametrize("error_type", (RuntimeError, KeyboardInterrupt))
+def test_a_teardown_that_raises_leaves_the_estimator_as_it_was(kind, how, error_type):
     optimizer = "lbfgs" if how == "lbfgs" else "adam"
     estimator = make_estimator(kind, max_iter=3, optimizer=optimizer)
     with warnings.catch_warnings():
@@ -332,9 +333,9 @@ def test_a_teardown_that_raises_leaves_the_estimator_as_it_was(kind, how, error)
             estimator.fit(X, Y[kind])
         estimator.set_params(warm_start=how in ("warm start", "lbfgs"))
         before = full_state(estimator)
-        estimator.set_callbacks(FailingTeardown(error))
+        estimator.set_callbacks(FailingTeardown(error_type))
         expected = full_state(estimator)
-        with pytest.raises(type(error)):
+        with pytest.raises(error_type):
             _continue(estimator, kind, how)
     assert full_state(estimator) == expected
     if how == "fresh fit":
@@ -346,15 +347,16 @@ def test_a_teardown_that_raises_leaves_the_estimator_as_it_was(kind, how, error)
 
 
 class FailingAt:
-    """A scikit-learn callback that raises ``error`` at one ``stage``: its
-    setup, the begin or end of the fit task or of an epoch, or its teardown."""
+    """A scikit-learn callback that raises a new ``error_type`` at one
+    ``stage``: its setup, the begin or end of the fit task or of an epoch, or
+    its teardown."""
 
-    def __init__(self, stage, error):
-        self.stage, self.error = stage, error
+    def __init__(self, stage, error_type):
+        self.stage, self.error_type = stage, error_type
 
     def _maybe_raise(self, stage):
         if stage == self.stage:
-            raise self.error
+            raise self.error_type(stage)
 
     def setup(self, estimator, context):
         self._maybe_raise("setup")
@@ -384,9 +386,9 @@ PATHS = {
 @pytest.mark.parametrize("kind", Y)
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("error", (RuntimeError("callback"), KeyboardInterrupt()))
+@pytest.mark.parametrize("error_type", (RuntimeError, KeyboardInterrupt))
 def test_every_callback_stage_on_every_path_fails_whole_or_keeps_an_epoch(
-    kind, path, stage, error
+    kind, path, stage, error_type
 ):
     # A callback that raises changes nothing. Ctrl-C changes nothing either,
     # except that after a completed epoch the estimator may keep it: then the
@@ -398,15 +400,15 @@ def test_every_callback_stage_on_every_path_fails_whole_or_keeps_an_epoch(
             estimator.partial_fit(X, Y[kind], **partial_fit_arguments(kind))
         elif path not in ("fresh fit", "early stopping"):
             estimator.fit(X, Y[kind])
-    estimator.set_callbacks(FailingAt(stage, error))
+    estimator.set_callbacks(FailingAt(stage, error_type))
     before = full_state(estimator)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             _continue(estimator, kind, path)
-        except type(error):
+        except error_type:
             assert full_state(estimator) == before
             return
-    assert isinstance(error, KeyboardInterrupt), "the callback's error was lost"
+    assert error_type is KeyboardInterrupt, "the callback's error was lost"
     assert any("Training interrupted" in str(w.message) for w in caught)
     assert full_state(estimator) != before

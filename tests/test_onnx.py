@@ -358,3 +358,209 @@ def test_float_and_bool_labels_become_int64(labels):
     label, _ = run_onnx(onnx_model, X)
     assert label.dtype == np.int64
     np.testing.assert_array_equal(label, classifier.predict(X).astype(np.int64))
+
+
+# ------------------------------------- the fitted network, not the parameters
+# Parameters set after a fit (as a refused warm start leaves them) describe
+# the next fit, not the fitted network: the graph must not read them.
+CHANGED_SINCE_THE_FIT = {
+    "classifier activation": (
+        NNFSClassifier,
+        "multiclass-int",
+        {"activation": "relu"},
+        {"activation": "tanh"},
+    ),
+    "two-class activation": (
+        NNFSClassifier,
+        "binary-int",
+        {"activation": "tanh"},
+        {"activation": "sigmoid"},
+    ),
+    "multilabel activation": (
+        NNFSClassifier,
+        "multilabel",
+        {"activation": "sigmoid"},
+        {"activation": "linear"},
+    ),
+    "classifier layers and dtype": (
+        NNFSClassifier,
+        "multiclass-str",
+        {"hidden_layer_sizes": (5,)},
+        {"hidden_layer_sizes": (3, 3), "dtype": "float32"},
+    ),
+    "regressor activation": (
+        NNFSRegressor,
+        "regression",
+        {"activation": "tanh"},
+        {"activation": "relu"},
+    ),
+    "regressor loss": (
+        NNFSRegressor,
+        "regression",
+        {"loss": "poisson"},
+        {"loss": "squared_error"},
+    ),
+    "regressor loss, layers and dtype": (
+        NNFSRegressor,
+        "regression",
+        {"loss": "squared_error", "dtype": "float64"},
+        {"loss": "poisson", "hidden_layer_sizes": (2,), "dtype": "float32"},
+    ),
+}
+
+
+def targets_for(case, X):
+    if case == "multilabel":
+        return label_matrix(X)
+    if case == "regression":
+        return np.abs(regression_targets(X))  # counts for loss='poisson'
+    return class_labels(LABELS[case], X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CHANGED_SINCE_THE_FIT)
+def test_the_graph_is_the_fitted_network_whatever_was_set_since(case, dtype):
+    estimator_class, targets, fitted_with, set_since = CHANGED_SINCE_THE_FIT[case]
+    X = features()
+    estimator = estimator_class(**{**SMALL, **fitted_with}, learning_rate=0.02)
+    estimator.fit(X, targets_for(targets, X)).set_params(**set_since)
+    is_classifier = estimator_class is NNFSClassifier
+    options = {id(estimator): {"zipmap": False}} if is_classifier else None
+    outputs = run_onnx(
+        to_onnx(estimator, X[:1].astype(dtype), options=options), X.astype(dtype)
+    )
+    if is_classifier:
+        label, proba = outputs
+        np.testing.assert_array_equal(label, estimator.predict(X))
+        assert_close(proba, estimator.predict_proba(X), dtype)
+    else:
+        assert_close(outputs[0], estimator.predict(X), dtype)
+
+
+# ------------------------------------------------------------- not fitted
+@pytest.mark.parametrize("estimator_class", [NNFSClassifier, NNFSRegressor])
+def test_exporting_an_unfitted_estimator_raises_not_fitted_error(estimator_class):
+    from sklearn.exceptions import NotFittedError
+
+    X = features()
+    match = f"This {estimator_class.__name__} instance is not fitted yet"
+    with pytest.raises(NotFittedError, match=match):
+        to_onnx(estimator_class(**SMALL), X[:1].astype(np.float32))
+    # In a pipeline whose other steps are fitted, through skl2onnx itself.
+    pipeline = make_pipeline(StandardScaler().fit(X), estimator_class(**SMALL))
+    register_converters()
+    for convert in (to_onnx, skl2onnx.to_onnx):
+        with pytest.raises(NotFittedError, match=match):
+            convert(pipeline, X[:1].astype(np.float32))
+
+
+# ------------------------------------------------------------ label dtypes
+def features32():
+    return features().astype(np.float32)
+
+
+EXACT_LABELS = {
+    "int8": np.array([-3, 5, 12], dtype=np.int8),
+    "uint32": np.array([0, 7, 4_000_000_000], dtype=np.uint32),
+    "uint64 within int64": np.array([1, 2, 2**63 - 1], dtype=np.uint64),
+    "int64 extremes": np.array([-(2**63), 0, 2**63 - 1]),
+    "bool": np.array([False, True]),
+    "whole floats": np.array([-1.0, 0.5e1, 2.0**62]),
+    "numpy str_": np.array(["cat", "dög", "eel"]),
+    "object str": np.array(["cat", "dog", "eel"], dtype=object),
+}
+
+
+@pytest.mark.parametrize("zipmap", [False, True])
+@pytest.mark.parametrize("labels_name", EXACT_LABELS)
+def test_labels_that_onnx_holds_are_exported_exactly(labels_name, zipmap):
+    X = features32()
+    classifier = NNFSClassifier(**SMALL).fit(
+        X, class_labels(EXACT_LABELS[labels_name], X)
+    )
+    onnx_model = to_onnx(
+        classifier, X[:1], options={id(classifier): {"zipmap": zipmap}}
+    )
+    label, _ = run_onnx(onnx_model, X)
+    expected = classifier.predict(X)
+    # Compared as Python values: exact for every integer, and True == 1.
+    assert label.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("categories", [["x", "y", "z"], [30, 10, 20]])
+def test_pandas_categorical_labels_are_exported_exactly(categories):
+    pandas = pytest.importorskip("pandas")
+    X = features32()
+    y = pandas.Series(
+        pandas.Categorical(class_labels(np.array(categories), X), categories)
+    )
+    classifier = NNFSClassifier(**SMALL).fit(X, y)
+    onnx_model = to_onnx(classifier, X[:1], options={id(classifier): {"zipmap": False}})
+    label, _ = run_onnx(onnx_model, X)
+    assert label.tolist() == classifier.predict(X).tolist()
+
+
+NOT_EXACT_LABELS = {
+    "dates": (
+        np.array(["2020-01-01", "2021-06-30"], dtype="datetime64[D]"),
+        r"dtype datetime64\[D\] \(dates",
+    ),
+    "durations": (np.array([1, 60], dtype="timedelta64[s]"), "timedelta64"),
+    "uint64 beyond int64": (
+        np.array([1, 2**63 + 5, 2**64 - 1], dtype=np.uint64),
+        "dtype uint64 .values that int64 cannot hold exactly",
+    ),
+}
+
+
+@pytest.mark.parametrize("zipmap", [False, True, "columns"])
+@pytest.mark.parametrize("labels_name", NOT_EXACT_LABELS)
+def test_labels_onnx_cannot_hold_are_refused_at_export(labels_name, zipmap):
+    labels, match = NOT_EXACT_LABELS[labels_name]
+    X = features32()
+    classifier = NNFSClassifier(**SMALL).fit(X, class_labels(labels, X))
+    options = {id(classifier): {"zipmap": zipmap}}
+    with pytest.raises(ValueError, match=rf"{match}.*'nocl': True"):
+        to_onnx(classifier, X[:1], options=options)
+
+
+@pytest.mark.parametrize(
+    ("classes", "y_labels"),
+    [
+        (np.array([0.5, 1.0, 2.0]), np.array([1.0, 2.0])),
+        (np.array([1, 2, 3], dtype=object), np.array([2, 3])),
+    ],
+    ids=["fractional float", "object integers"],
+)
+def test_classes_passed_to_partial_fit_that_onnx_cannot_hold_are_refused(
+    classes, y_labels
+):
+    # y's labels are among classes; the fractional one never occurs in y.
+    X = features32()
+    classifier = NNFSClassifier(**SMALL).partial_fit(
+        X, class_labels(y_labels, X), classes=classes
+    )
+    with pytest.raises(ValueError, match=f"dtype {classes.dtype}"):
+        to_onnx(classifier, X[:1], options={id(classifier): {"zipmap": False}})
+
+
+def test_dates_export_as_class_indices_with_nocl():
+    X = features32()
+    dates = np.array(["2020-01-01", "2021-06-30", "2022-12-31"], dtype="datetime64[D]")
+    classifier = NNFSClassifier(**SMALL).fit(X, class_labels(dates, X))
+    options = {id(classifier): {"zipmap": False, "nocl": True}}
+    label, _ = run_onnx(to_onnx(classifier, X[:1], options=options), X)
+    np.testing.assert_array_equal(classifier.classes_[label], classifier.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("labels", "nocl"),
+    [(np.array([False, True]), False), (np.array(["a", "b"]), True)],
+    ids=["bool labels", "string labels with nocl"],
+)
+def test_output_class_labels_where_skl2onnx_would_build_a_broken_graph(labels, nocl):
+    X = features32()
+    classifier = NNFSClassifier(**SMALL).fit(X, class_labels(labels, X))
+    options = {"zipmap": False, "output_class_labels": True, "nocl": nocl}
+    with pytest.raises(ValueError, match="output_class_labels takes int32 or int64"):
+        to_onnx(classifier, X[:1], options={id(classifier): options})

@@ -5,9 +5,12 @@
 - pickle and joblib round trips (also memory-mapped) predict exactly as
   before, and the loaded model can keep training;
 - pickles record a format version, and a format this version cannot read
-  is a clear error, not a broken model; format 2 pickles the network, the
-  optimizer and the generator as arrays and builtins (no sknnfs classes),
-  and format 1 (the objects themselves, as sknnfs 0.1.0 wrote) still loads;
+  is a clear error, not a broken model; so is a damaged or edited pickle
+  (NaN or infinite parameters, arrays of another size or dtype, an
+  optimizer state or fitted attributes that do not match the network);
+  format 2 pickles the network, the optimizer and the generator as arrays
+  and builtins (no sknnfs classes), and format 1 (the objects themselves,
+  as sknnfs 0.1.0 wrote) still loads;
 - 8 threads calling ``predict_proba`` on one model get the serial results.
 """
 
@@ -307,6 +310,198 @@ def test_pickles_from_before_schedules_load_and_train_on_as_before(kind):
     assert restored._network.flat_params.tobytes() == (
         estimator._network.flat_params.tobytes()
     )
+
+
+# ------------------------------------------------- damaged or edited pickles
+# The classifier below has layers of sizes (6, 16, 8, 3): its flat_params
+# hold coefs_[0] at 0..95, intercepts_[0] at 96..111, coefs_[1] at 112..239,
+# intercepts_[1] at 240..247, coefs_[2] at 248..271, intercepts_[2] at
+# 272..274. Each edit changes the saved state as an editor of the file would.
+def _set_value(position, value):
+    def edit(state):
+        state["_network"]["flat_params"][position] = value
+
+    return edit
+
+
+def _set_network(**changes):
+    def edit(state):
+        state["_network"].update(
+            {name: change(state["_network"][name]) for name, change in changes.items()}
+        )
+
+    return edit
+
+
+def _set_attribute(name, value):
+    def edit(state):
+        state[name] = value
+
+    return edit
+
+
+def _set_optimizer_state(change):
+    def edit(state):
+        attributes = state["_optimizer"]["attributes"]
+        attributes["state"] = [change(*attributes["state"][0])]
+
+    return edit
+
+
+def _both(*edits):
+    def edit(state):
+        for each_edit in edits:
+            each_edit(state)
+
+    return edit
+
+
+def _poisoned(array):
+    array = array.copy()
+    array[-1] = np.nan
+    return array
+
+
+TAMPERED_CLASSIFIER_STATES = {
+    "NaN weight": (
+        _set_value(150, np.nan),
+        r"coefs_\[1\] must be finite in float64 .*it holds NaN or infinity",
+    ),
+    "infinite bias": (_set_value(100, np.inf), r"intercepts_\[0\] must be finite"),
+    "an extra value": (
+        _set_network(flat_params=lambda flat: np.append(flat, 0.5)),
+        r"its network's weights and biases \(flat_params\) are an array of shape "
+        r"\(276,\), where layers of sizes \(6, 16, 8, 3\) have 275",
+    ),
+    "float32 weights": (
+        _set_network(flat_params=lambda flat: flat.astype(np.float32)),
+        "the dtype of its network's weights and biases is float32, where the "
+        "network's is float64",
+    ),
+    "first weight matrix transposed": (
+        _set_network(layer_sizes=lambda sizes: [16, 6, 8, 3]),
+        r"its network's .* are an array of shape \(275,\), where layers of sizes "
+        r"\(16, 6, 8, 3\) have 185",
+    ),
+    # A network and optimizer whole in themselves: layers (6, 16) and
+    # (16, 3), with the first values of the parameters and of Adam's
+    # moments, but the estimator's attributes describe 4 layers.
+    "hidden layer missing": (
+        _both(
+            _set_network(
+                layer_sizes=lambda sizes: [6, 16, 3],
+                flat_params=lambda flat: flat[:163],
+            ),
+            _set_optimizer_state(lambda first, second: (first[:163], second[:163])),
+        ),
+        "n_layers_ is 4, where its network's is 3",
+    ),
+    "unknown hidden activation": (
+        _set_network(hidden_activation=lambda activation: "swish"),
+        r"its network's hidden activation is 'swish', not one of \['linear', "
+        r"'relu', 'sigmoid', 'tanh'\]",
+    ),
+    "unknown optimizer": (
+        lambda state: state["_optimizer"].update(optimizer="lion"),
+        "its optimizer is 'lion', not one of",
+    ),
+    "weights missing": (
+        lambda state: state["_network"].pop("flat_params"),
+        "its saved state lacks the entry 'flat_params'",
+    ),
+    "n_features_in_ changed": (
+        _set_attribute("n_features_in_", 7),
+        "n_features_in_ is 7, where its network's is 6",
+    ),
+    "a class added": (
+        _set_attribute("classes_", np.array([0, 1, 2, 3])),
+        r"classes_ has shape \(4,\), where its network's 3 outputs give the "
+        "probabilities of 3 classes",
+    ),
+    "classes out of order": (
+        _set_attribute("classes_", np.array([2, 0, 1])),
+        r"classes_ are array\(\[2, 0, 1\]\), not distinct and sorted",
+    ),
+    "Adam's first moments cut short": (
+        _set_optimizer_state(lambda first, second: (first[:-1], second)),
+        r"its optimizer's state array 0 has shape \(274,\), where the network's "
+        r"parameters have shape \(275,\)",
+    ),
+    "NaN in Adam's second moments": (
+        _set_optimizer_state(lambda first, second: (first, _poisoned(second))),
+        "its optimizer's state array 1 must be finite",
+    ),
+    "Adam's second moments missing": (
+        _set_optimizer_state(lambda first, second: (first,)),
+        r"its Adam optimizer holds \[1\] state arrays per parameter array, where it "
+        r"keeps \[2\]",
+    ),
+}
+
+
+def pickle_with_edited_state(estimator, edit):
+    """A pickle of ``estimator`` whose saved state ``edit`` has changed."""
+    state = copy.deepcopy(estimator.__getstate__())
+    edit(state)
+    estimator_class = type(estimator)
+
+    class Edited:
+        """Pickles as the estimator would, with the edited state."""
+
+        def __reduce__(self):
+            return object.__new__, (estimator_class,), state
+
+    return pickle.dumps(Edited())
+
+
+@pytest.mark.parametrize("case", TAMPERED_CLASSIFIER_STATES)
+def test_a_damaged_or_edited_pickle_is_refused_naming_the_problem(case):
+    edit, problem = TAMPERED_CLASSIFIER_STATES[case]
+    estimator = fit_quietly(make_estimator("classifier"), X, Y["classifier"])
+    assert estimator._network.layer_sizes == (6, 16, 8, 3)  # the offsets above
+    payload = pickle_with_edited_state(estimator, edit)
+    with pytest.raises(
+        ValueError, match=rf"Cannot load this NNFSClassifier: {problem}"
+    ):
+        pickle.loads(payload)
+    # The same state unedited loads, and predicts as the estimator does.
+    unedited = pickle.loads(pickle_with_edited_state(estimator, lambda state: None))
+    assert unedited.predict_proba(X).tobytes() == estimator.predict_proba(X).tobytes()
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (
+            _set_network(loss=lambda loss: "poisson"),
+            "out_activation_ is 'identity', where its network's is 'exp'",
+        ),
+        (
+            _both(
+                _set_network(loss=lambda loss: "softmax_crossentropy"),
+                _set_attribute("out_activation_", "softmax"),
+            ),
+            "its network's loss is 'softmax_crossentropy', a classifier's",
+        ),
+    ],
+    ids=["loss", "loss and out_activation_"],
+)
+def test_an_edited_regressor_pickle_is_refused_naming_the_problem(edit, problem):
+    estimator = fit_quietly(make_estimator("regressor"), X, Y["regressor"])
+    payload = pickle_with_edited_state(estimator, edit)
+    with pytest.raises(ValueError, match=rf"Cannot load this NNFSRegressor: {problem}"):
+        pickle.loads(payload)
+
+
+def test_a_damaged_format_1_pickle_is_refused_too():
+    # Format 1 pickled the network itself: its parameters are checked alike.
+    estimator = fit_quietly(make_estimator("regressor"), X, Y["regressor"])
+    state = copy.deepcopy({**vars(estimator), "_sknnfs_pickle_format": 1})
+    state["_network"].flat_params[-1] = np.inf
+    restored = NNFSRegressor.__new__(NNFSRegressor)
+    with pytest.raises(ValueError, match=r"intercepts_\[2\] must be finite"):
+        restored.__setstate__(state)
+    assert vars(restored) == {}  # nothing was loaded
 
 
 # -------------------------------------------------------------------- threads

@@ -5,12 +5,17 @@ skops (the test extra) loads only the types it is told to trust, and trusts
 NumPy arrays, builtins and scikit-learn's own classes by default. A fitted
 estimator pickles its network, optimizer and generator as arrays and
 builtins (`sknnfs._persistence`), so the loaded model predicts, and trains
-on, exactly as a pickled one does. MLflow is an optional test dependency
-(not among the extras): its test is skipped without it.
+on, exactly as a pickled one does; a file whose arrays were damaged or
+edited is refused when it loads, naming the array and what is wrong.
+MLflow is an optional test dependency (not among the extras): its test is
+skipped without it.
 """
 
+import io
+import json
 import pickle
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -170,4 +175,103 @@ def test_mlflow_save_and_load_model(case, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
     loaded = mlflow_sklearn.load_model(str(path))
     assert type(loaded) is type(estimator)
+    assert outputs(loaded).tobytes() == outputs(estimator).tobytes()
+
+
+# ------------------------------------------------------- damaged or edited files
+def edit_array_in_skops_file(path, keys, edit):
+    """Rewrite one array inside the skops file at ``path``: ``edit(array)``.
+
+    ``keys`` lead from the estimator's saved attributes to the array, e.g.
+    ``("_network", "flat_params")``; the file is a zip of a JSON schema and
+    one ``.npy`` file per array, which this rewrites as an editor would.
+    """
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    node = json.loads(files["schema.json"])["content"]
+    for key in keys:
+        node = node["content"][key]
+    array = np.load(io.BytesIO(files[node["file"]]), allow_pickle=False)
+    edited = io.BytesIO()
+    np.save(edited, edit(array), allow_pickle=False)
+    files[node["file"]] = edited.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+
+
+def _with_value(position, value):
+    def edit(array):
+        array = array.copy()
+        array[position] = value
+        return array
+
+    return edit
+
+
+# The classifier has layers of sizes (5, 8, 4, 3): its flat_params hold
+# coefs_[0] at 0..39, intercepts_[0] at 40..47, coefs_[1] at 48..79,
+# intercepts_[1] at 80..83, coefs_[2] at 84..95, intercepts_[2] at 96..98.
+FLAT_PARAMS = ("_network", "flat_params")
+EDITED_FILES = {
+    "NaN weight": (
+        FLAT_PARAMS,
+        _with_value(50, np.nan),
+        r"coefs_\[1\] must be finite in float64 .*it holds NaN or infinity",
+    ),
+    "infinite bias": (
+        FLAT_PARAMS,
+        _with_value(98, -np.inf),
+        r"intercepts_\[2\] must be finite",
+    ),
+    "an extra value": (
+        FLAT_PARAMS,
+        lambda flat: np.append(flat, 0.0),
+        r"its network's weights and biases \(flat_params\) are an array of shape "
+        r"\(100,\), where layers of sizes "
+        r"\(5, 8, 4, 3\) have 99",
+    ),
+    "float32 weights": (
+        FLAT_PARAMS,
+        lambda flat: flat.astype(np.float32),
+        "the dtype of its network's weights and biases is float32, where the "
+        "network's is float64",
+    ),
+    "a class added": (
+        ("classes_",),
+        lambda classes: np.append(classes, "zebra"),
+        r"classes_ has shape \(4,\), where its network's 3 outputs give the "
+        "probabilities of 3 classes",
+    ),
+    "NaN in Adam's first moments": (
+        ("_optimizer", "attributes", "state", 0, 0),
+        _with_value(7, np.nan),
+        "its optimizer's state array 0 must be finite",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EDITED_FILES)
+def test_a_damaged_or_edited_skops_file_is_refused_naming_the_problem(case, tmp_path):
+    keys, edit, problem = EDITED_FILES[case]
+    estimator, y, class_name = CASES["classifier, adam, dropout, string labels"]
+    estimator = fitted(estimator, y)
+    assert estimator._network.layer_sizes == (5, 8, 4, 3)  # the offsets above
+    path = tmp_path / "model.skops"
+    skops.io.dump(estimator, path)
+    edit_array_in_skops_file(path, keys, edit)
+    with pytest.raises(
+        ValueError, match=rf"Cannot load this NNFSClassifier: {problem}"
+    ):
+        skops.io.load(path, trusted=[class_name])
+
+
+def test_a_skops_file_rewritten_unchanged_still_loads(tmp_path):
+    # The rewriting above changes nothing but the array it edits.
+    estimator, y, class_name = CASES["classifier, adam, dropout, string labels"]
+    estimator = fitted(estimator, y)
+    path = tmp_path / "model.skops"
+    skops.io.dump(estimator, path)
+    edit_array_in_skops_file(path, FLAT_PARAMS, lambda flat: flat)
+    loaded = skops.io.load(path, trusted=[class_name])
     assert outputs(loaded).tobytes() == outputs(estimator).tobytes()
