@@ -28,6 +28,7 @@ __all__ = [
     "MLPNameAdviceMixin",
     "alpha_for_l2",
     "check_mlp_names",
+    "keywords_after_X_y",
     "l2_for_alpha",
 ]
 
@@ -297,3 +298,38 @@ def _explain_mlp_names(init):
         init(self, *args, **kwargs)
 
     return __init__
+
+
+def keywords_after_X_y(method):
+    """``method(self, X, y, *, ...)``, saying why for a third positional argument.
+
+    ``MLPClassifier.partial_fit(X, y, sample_weight=None, classes=None)`` and
+    ``SGDClassifier.partial_fit(X, y, classes=None, sample_weight=None)`` put
+    their options in opposite orders, so code moved from either would pass
+    one for the other; keyword-only options make that call fail instead.
+    Python's own error for it ("takes 3 positional arguments but 4 were
+    given") says nothing of why; this one names the keywords.
+    ``functools.wraps`` keeps ``method``'s signature for `inspect.signature`
+    and scikit-learn's metadata routing.
+    """
+    keywords = [
+        parameter.name
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.kind is parameter.KEYWORD_ONLY
+    ]
+
+    @functools.wraps(method)
+    def wrapper(self, X, y, *options, **kwargs):
+        if options:
+            call = ", ".join(f"{name}=..." for name in keywords)
+            raise TypeError(
+                f"{type(self).__name__}.{method.__name__} takes "
+                f"{' and '.join(keywords)} as keywords only: write "
+                f"{method.__name__}(X, y, {call}). Got {len(options)} more "
+                "positional argument(s) after X and y, which could be read "
+                f"wrongly: MLPClassifier.{method.__name__}'s third argument is "
+                f"sample_weight, SGDClassifier.{method.__name__}'s is classes."
+            )
+        return method(self, X, y, **kwargs)
+
+    return wrapper
