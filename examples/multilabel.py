@@ -120,7 +120,7 @@ else:
     axes.set_xticks(positions, label_names)
     axes.set_ylabel("F1 on held-out data")
     axes.set_ylim(0, 1)
-    axes.legend(loc="lower right")
+    axes.legend(loc="upper center", ncols=2)
     axes.set_title("Multilabel: one sigmoid per label, the same objective for both")
     figure.savefig("multilabel.png")
     print("wrote multilabel.png")

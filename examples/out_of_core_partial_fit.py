@@ -85,15 +85,19 @@ else:
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     steps = np.arange(1, len(model.loss_curve_) + 1)
-    axes.plot(steps, model.loss_curve_, label="training loss per partial_fit call")
+    axes.plot(
+        steps,
+        model.loss_curve_,
+        label="training loss per partial_fit call (cross-entropy + L2 penalty)",
+    )
     axes.plot(
         np.arange(1, N_PASSES + 1) * N_CHUNKS,
         [loss for _, loss in history],
         "o-",
-        label="held-out log-loss after each pass",
+        label="held-out log-loss after each pass (cross-entropy only)",
     )
     axes.set_xlabel("partial_fit calls (one chunk each)")
-    axes.set_ylabel("cross-entropy")
+    axes.set_ylabel("mean loss")
     axes.set_ylim(bottom=0)
     axes.legend()
     axes.set_title("Out-of-core training with partial_fit")

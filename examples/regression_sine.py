@@ -37,7 +37,11 @@ regressor = NNFSRegressor(
     random_state=0,
 ).fit(X, y)
 print(f"R² on the sine data: {regressor.score(X, y):.4f}")
-print(f"epochs run: {regressor.n_iter_}, final training MSE: {regressor.loss_:.2e}")
+# loss_ is the objective: the mean squared error plus the (tiny) L2 penalty.
+print(
+    f"epochs run: {regressor.n_iter_}, final training loss "
+    f"(MSE + L2 penalty): {regressor.loss_:.2e}"
+)
 
 # %%
 # The data and the fitted curve.
