@@ -9,13 +9,15 @@ low. ``class_weight='balanced'`` multiplies each sample's loss by
 and trees do (``MLPClassifier`` has no ``class_weight``). The recall per
 class shows the trade.
 
-Set ``SKNNFS_QUICK=1`` for a smaller, faster run (used by the test suite).
+What it finds: weighting raises the rare class's recall from about 0.3 to
+about 0.8 and the balanced accuracy from 0.67 to 0.82, for some recall of
+the frequent class.
+
 Writes ``imbalanced_class_weight.png`` to the current directory when
 matplotlib is installed.
 """
 
 # %%
-import os
 import warnings
 
 import numpy as np
@@ -28,10 +30,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sknnfs import NNFSClassifier
 
-QUICK = os.environ.get("SKNNFS_QUICK") == "1"
-
 X, y = make_classification(
-    n_samples=1500 if QUICK else 6000,
+    n_samples=6000,
     n_features=10,
     n_informative=5,
     n_classes=3,
@@ -56,7 +56,7 @@ for class_weight in (None, "balanced"):
             hidden_layer_sizes=(32,),
             learning_rate=0.005,
             class_weight=class_weight,
-            max_iter=40 if QUICK else 100,
+            max_iter=100,
             random_state=0,
         ),
     ).fit(X_train, y_train)

@@ -11,24 +11,23 @@ Here the "file" is a generator that makes each chunk on demand, so the
 whole data set never exists at once. The held-out score is printed after
 every pass over all chunks.
 
-Set ``SKNNFS_QUICK=1`` for a smaller, faster run (used by the test suite).
+What it finds: the held-out log-loss falls with every pass, and the held-out
+accuracy reaches about 0.9 after five passes over 40,000 rows.
+
 Writes ``out_of_core_partial_fit.png`` to the current directory when
 matplotlib is installed.
 """
 
 # %%
-import os
-
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.preprocessing import StandardScaler
 
 from sknnfs import NNFSClassifier
 
-QUICK = os.environ.get("SKNNFS_QUICK") == "1"
-N_CHUNKS = 5 if QUICK else 20
-CHUNK_ROWS = 500 if QUICK else 2000
-N_PASSES = 3 if QUICK else 5
+N_CHUNKS = 20
+CHUNK_ROWS = 2000
+N_PASSES = 5
 N_FEATURES = 20
 CLASSES = np.array([0, 1, 2])
 
@@ -86,15 +85,19 @@ else:
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     steps = np.arange(1, len(model.loss_curve_) + 1)
-    axes.plot(steps, model.loss_curve_, label="training loss per partial_fit call")
+    axes.plot(
+        steps,
+        model.loss_curve_,
+        label="training loss per partial_fit call (cross-entropy + L2 penalty)",
+    )
     axes.plot(
         np.arange(1, N_PASSES + 1) * N_CHUNKS,
         [loss for _, loss in history],
         "o-",
-        label="held-out log-loss after each pass",
+        label="held-out log-loss after each pass (cross-entropy only)",
     )
     axes.set_xlabel("partial_fit calls (one chunk each)")
-    axes.set_ylabel("cross-entropy")
+    axes.set_ylabel("mean loss")
     axes.set_ylim(bottom=0)
     axes.legend()
     axes.set_title("Out-of-core training with partial_fit")

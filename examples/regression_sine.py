@@ -8,30 +8,27 @@ output and the mean squared error, trained by Adam with learning rate 0.005
 and decay 1e-3. `NNFSRegressor` is that network as a scikit-learn regressor:
 ``score`` is R².
 
-Set ``SKNNFS_QUICK=1`` for a smaller, faster run (used by the test suite).
+What it finds: in about a hundred epochs the network fits the curve with an
+R² above 0.999.
+
 Writes ``regression_sine.png`` to the current directory when matplotlib is
 installed.
 """
 
 # %%
-import os
-
 from nnfs.datasets import sine_data
 
 from sknnfs import NNFSRegressor
 
-QUICK = os.environ.get("SKNNFS_QUICK") == "1"
-N_SAMPLES = 200 if QUICK else 1000
-
 # sine_data draws no random numbers: the same points on every call.
-X, y = sine_data(samples=N_SAMPLES)
+X, y = sine_data(samples=1000)
 y = y.ravel()  # a 1-D target gives 1-D predictions
 
 # %%
 # The book's network and optimizer. Minibatches of 200 and the default
-# stopping rule (stop once the training loss improves by less than 1e-4 for
-# 10 epochs) get there in about a hundred epochs; the book itself trains
-# full-batch for 10,000 epochs.
+# stopping rule (stop at the 25th epoch in a row whose training loss improves
+# by less than 1e-4: n_iter_no_change=24, tol=1e-4) get there in about a
+# hundred epochs; the book itself trains full-batch for 10,000 epochs.
 regressor = NNFSRegressor(
     hidden_layer_sizes=(64, 64),
     learning_rate=0.005,
@@ -40,7 +37,11 @@ regressor = NNFSRegressor(
     random_state=0,
 ).fit(X, y)
 print(f"R² on the sine data: {regressor.score(X, y):.4f}")
-print(f"epochs run: {regressor.n_iter_}, final training MSE: {regressor.loss_:.2e}")
+# loss_ is the objective: the mean squared error plus the (tiny) L2 penalty.
+print(
+    f"epochs run: {regressor.n_iter_}, final training loss "
+    f"(MSE + L2 penalty): {regressor.loss_:.2e}"
+)
 
 # %%
 # The data and the fitted curve.

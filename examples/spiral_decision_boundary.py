@@ -6,14 +6,15 @@ The book's spiral data (``nnfs.datasets.spiral_data``, three classes) is the
 classic case a linear model cannot separate. A two-hidden-layer
 `NNFSClassifier` learns it; the decision regions show what it learned.
 
-Set ``SKNNFS_QUICK=1`` for a smaller, faster run (used by the test suite).
+What it finds: on held-out points the network is right about 84 % of the
+time, where a linear model (``LogisticRegression``) manages about 43 %, little
+better than the 33 % of chance.
+
 Writes ``spiral_decision_boundary.png`` to the current directory when
 matplotlib is installed.
 """
 
 # %%
-import os
-
 import numpy as np
 from nnfs.datasets import spiral_data
 from sklearn.linear_model import LogisticRegression
@@ -22,16 +23,12 @@ from sklearn.model_selection import train_test_split
 
 from sknnfs import NNFSClassifier
 
-QUICK = os.environ.get("SKNNFS_QUICK") == "1"
-SAMPLES_PER_CLASS = 100 if QUICK else 500
-EPOCHS = 150 if QUICK else 400
-
 # spiral_data draws its noise from NumPy's global random state: seed it for
 # this call only and give the previous state back (sknnfs itself never uses
 # the global state; random_state= seeds everything it draws).
 saved_state = np.random.get_state()
 np.random.seed(0)
-X, y = spiral_data(samples=SAMPLES_PER_CLASS, classes=3)
+X, y = spiral_data(samples=500, classes=3)
 np.random.set_state(saved_state)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, stratify=y, random_state=0
@@ -47,7 +44,7 @@ network = NNFSClassifier(
     learning_rate=0.02,
     decay=1e-4,
     batch_size=32,
-    max_iter=EPOCHS,
+    max_iter=400,
     n_iter_no_change=40,
     random_state=0,
 ).fit(X_train, y_train)
@@ -59,7 +56,11 @@ accuracy = {
 }
 for name, value in accuracy.items():
     print(f"{name:<20} held-out accuracy {value:.3f}")
-print(f"epochs run: {network.n_iter_}, final training loss: {network.loss_:.3f}")
+# loss_ is the objective: the cross-entropy plus the L2 penalty (l2=1e-3).
+print(
+    f"epochs run: {network.n_iter_}, final training loss "
+    f"(cross-entropy + L2 penalty): {network.loss_:.3f}"
+)
 
 # %%
 # The decision regions of both models over a grid, with the held-out points.

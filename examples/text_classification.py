@@ -9,12 +9,15 @@ layer multiplies the CSR matrix directly, it is never densified. A
 The corpus is a small one written here (no download): short sentences about
 four topics.
 
-Set ``SKNNFS_QUICK=1`` for a faster run (used by the test suite).
+What it finds: every held-out document gets its topic right (the topics
+share few words), and new sentences built from words of one topic get that
+topic with a probability of about 0.9.
+
+Writes ``text_classification.png`` (the probability of each topic for a few
+new sentences) to the current directory when matplotlib is installed.
 """
 
 # %%
-import os
-
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -23,8 +26,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sknnfs import NNFSClassifier
-
-QUICK = os.environ.get("SKNNFS_QUICK") == "1"
 
 VOCABULARY = {
     "sport": [
@@ -91,7 +92,7 @@ def make_corpus(n_documents, rng):
 
 
 rng = np.random.default_rng(0)  # a local generator: the global one stays alone
-documents, labels = make_corpus(200 if QUICK else 800, rng)
+documents, labels = make_corpus(800, rng)
 docs_train, docs_test, y_train, y_test = train_test_split(
     documents, labels, test_size=0.3, stratify=labels, random_state=0
 )
@@ -105,7 +106,6 @@ model = make_pipeline(
         hidden_layer_sizes=(32,),
         learning_rate=0.01,
         dropout=0.2,
-        max_iter=30 if QUICK else 60,
         random_state=0,
     ),
 )
@@ -119,7 +119,44 @@ assert sparse.issparse(tfidf)
 
 # %%
 print(classification_report(y_test, model.predict(docs_test)))
-for text in ["the goal keeper saved a penalty", "the parser raised an error"]:
-    probabilities = model.predict_proba([text])[0]
-    best = probabilities.argmax()
-    print(f"{text!r}: {model.classes_[best]} ({probabilities[best]:.2f})")
+print(f"epochs run: {model[-1].n_iter_}")
+
+# %%
+# New sentences, each made of words from one topic's sentences.
+new_texts = [
+    "the goal keeper saved a penalty",
+    "bake the pasta with cheese",
+    "the parser raised an error",
+    "snow and strong winds tonight",
+]
+probabilities = model.predict_proba(new_texts)
+for text, row in zip(new_texts, probabilities, strict=True):
+    best = row.argmax()
+    print(f"{text!r}: {model.classes_[best]} ({row[best]:.2f})")
+
+# %%
+try:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+except ImportError:
+    print("matplotlib is not installed: no picture")
+else:
+    figure = Figure(figsize=(7, 3.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    image = axes.imshow(probabilities, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(np.arange(len(model.classes_)), model.classes_)
+    axes.set_yticks(np.arange(len(new_texts)), new_texts)
+    for (row, column), value in np.ndenumerate(probabilities):
+        axes.text(
+            column,
+            row,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            color="white" if value > 0.5 else "black",
+        )
+    figure.colorbar(image, ax=axes, label="predict_proba")
+    axes.set_title("Topic probabilities of new sentences")
+    figure.savefig("text_classification.png")
+    print("wrote text_classification.png")

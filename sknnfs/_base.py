@@ -41,7 +41,7 @@ from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
-from ._mlp_names import MLPNameAdviceMixin
+from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
 from ._network import Network
 from ._optimizers import OPTIMIZERS, SCHEDULES
 from ._persistence import (
@@ -481,7 +481,7 @@ class BaseNNFS(
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return min(200, n_samples)
+            return min(AUTO_BATCH_SIZE, n_samples)
         return min(self.batch_size, n_samples)
 
     def _train(self, trainer, history, data, *, max_epochs, stopping, callback_data):

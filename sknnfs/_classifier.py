@@ -18,6 +18,7 @@ from ._base import BaseNNFS, fit_context
 from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._losses import SigmoidBinaryCrossentropy
+from ._mlp_names import keywords_after_X_y
 from ._prediction import predict_outputs
 
 __all__ = ["NNFSClassifier"]
@@ -261,8 +262,16 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
 
     @available_if(partial_fit_is_available)
     @fit_context
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    @keywords_after_X_y
+    def partial_fit(self, X, y, *, classes=None, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.
+
+        ``classes`` and ``sample_weight`` are keywords only:
+        `~sklearn.neural_network.MLPClassifier`'s ``partial_fit`` takes
+        ``(X, y, sample_weight, classes)`` and
+        `~sklearn.linear_model.SGDClassifier`'s ``(X, y, classes,
+        sample_weight)``, so a third positional argument raises a TypeError
+        rather than be read as the wrong one.
 
         Parameters
         ----------
@@ -272,6 +281,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             Every class that will ever be seen; required on the first call
             (for multilabel ``y``, ``np.arange(n_labels)`` or None).
         sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each sample's loss (the loss is the weighted mean).
 
         Returns
         -------

@@ -1,9 +1,11 @@
 """The one-command demo behind ``python -m sknnfs``.
 
 Trains an `NNFSClassifier` on the book's spiral data (nnfs ``spiral_data``,
-3 classes), next to scikit-learn's ``MLPClassifier`` with the same settings,
-prints a results table and, when matplotlib is installed, draws the decision
-regions and the loss curves into a PNG.
+3 classes), next to scikit-learn's ``MLPClassifier`` with the same settings
+and the same objective (our ``l2`` is MLP's ``alpha`` by the README's
+mapping, `sknnfs._mlp_names.l2_for_alpha`), prints a results table and, when
+matplotlib is installed, draws the decision regions and the loss curves into
+a PNG.
 """
 
 import argparse
@@ -18,10 +20,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 from ._classifier import NNFSClassifier
+from ._mlp_names import alpha_for_l2, l2_for_alpha
 
 __all__ = ["main", "run_demo", "spiral"]
 
 N_CLASSES = 3
+BATCH_SIZE = 64
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c")
 TEST_FRACTION = 0.25
 VALIDATION_FRACTION = 0.1
@@ -124,6 +128,7 @@ def run_demo(
     plot=True,
     seed=0,
     stream=None,
+    l2=None,
 ):
     """Train on the spiral, compare with MLPClassifier, print and plot.
 
@@ -148,13 +153,19 @@ def run_demo(
         (``2**32 - 1``).
     stream : file-like, default=sys.stdout
         Where the table and the progress lines go.
+    l2 : float, default=None
+        Our L2 penalty; ``MLPClassifier`` gets the ``alpha`` of the same
+        objective, ``2 * batch_size * l2``. None is the ``l2`` of
+        ``MLPClassifier``'s default ``alpha``: ``alpha / (2 * 64)`` at the
+        demo's 64-row batches.
 
     Returns
     -------
     results : dict
         ``{"NNFSClassifier": {...}, "MLPClassifier": {...}}`` with
         ``accuracy``, ``log_loss``, ``fit_seconds`` and ``epochs`` on the
-        held-out quarter, plus ``"plot"``: the path written, or None.
+        held-out quarter and the fitted ``estimator``, plus ``"plot"``: the
+        path written, or None.
     """
     stream = sys.stdout if stream is None else stream
     hidden = tuple(int(size) for size in hidden)
@@ -162,7 +173,7 @@ def run_demo(
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
-    ours, theirs = _estimators(hidden, epochs, learning_rate, seed, len(X_train))
+    ours, theirs = _estimators(hidden, epochs, learning_rate, l2, seed, len(X_train))
     progress = _progress_callbacks(epochs, stream)
     if progress is not None:
         ours.set_callbacks(progress)
@@ -181,6 +192,7 @@ def run_demo(
             "log_loss": log_loss(y_test, estimator.predict_proba(X_test)),
             "fit_seconds": seconds,
             "epochs": estimator.n_iter_,
+            "estimator": estimator,
         }
     _print_table(results, stream)
     results["plot"] = None
@@ -191,21 +203,35 @@ def run_demo(
     return results
 
 
-def _estimators(hidden, epochs, learning_rate, seed, n_train):
-    """NNFSClassifier and MLPClassifier with the same settings."""
+def _estimators(hidden, epochs, learning_rate, l2, seed, n_train):
+    """NNFSClassifier and MLPClassifier with the same settings and objective.
+
+    Their other defaults agree (Glorot start, Adam's betas and epsilon,
+    ``tol``, shuffling); ``l2`` is MLP's ``alpha`` by `l2_for_alpha`, exact
+    for every full batch (the last, shorter one of an epoch penalises by
+    its own size in MLP).
+    """
+    # MLPClassifier warns when a batch is larger than its training split.
+    batch_size = min(BATCH_SIZE, int(n_train * (1 - VALIDATION_FRACTION)))
+    if l2 is None:
+        alpha = MLPClassifier().alpha
+        l2 = l2_for_alpha(alpha, batch_size)
+    else:
+        alpha = alpha_for_l2(l2, batch_size)
     shared = dict(
         hidden_layer_sizes=hidden,
         max_iter=epochs,
-        # MLPClassifier warns when a batch is larger than its training split.
-        batch_size=min(64, int(n_train * 0.9)),
+        batch_size=batch_size,
         early_stopping=True,
         validation_fraction=VALIDATION_FRACTION,
         n_iter_no_change=30,
         random_state=seed,
     )
-    ours = NNFSClassifier(optimizer="adam", learning_rate=learning_rate, **shared)
+    ours = NNFSClassifier(
+        optimizer="adam", learning_rate=learning_rate, l2=l2, **shared
+    )
     theirs = MLPClassifier(
-        solver="adam", learning_rate_init=learning_rate, alpha=0.0, **shared
+        solver="adam", learning_rate_init=learning_rate, alpha=alpha, **shared
     )
     return ours, theirs
 
@@ -233,23 +259,35 @@ def _print_table(results, stream):
             f"{row['fit_seconds']:>13.2f}{row['epochs']:>8d}",
             file=stream,
         )
+    ours = results["NNFSClassifier"]["estimator"]
+    theirs = results["MLPClassifier"]["estimator"]
     print(
-        "(accuracy and log-loss on the held-out quarter; "
-        "early stopping on 10 % of the training rows)",
+        "(accuracy and log-loss on the held-out quarter; early stopping on "
+        "10 % of the training rows; the same objective for both: "
+        f"l2={ours.l2:g} is alpha={theirs.alpha:g} at {theirs.batch_size}-row "
+        "batches)",
         file=stream,
     )
 
 
 def _plot(ours, theirs, X_train, y_train, X_test, y_test, output):
+    """Draw the decision regions and the loss curves; save and return the figure."""
     # The object-oriented API (no pyplot) leaves matplotlib's global state alone.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     figure = Figure(figsize=(12, 5.8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     regions_axes, curves_axes = figure.subplots(1, 2, width_ratios=(1, 1.15))
+    _draw_regions(regions_axes, ours, X_train, y_train, X_test, y_test)
+    _draw_curves(curves_axes, ours, theirs)
+    figure.savefig(output, bbox_inches="tight")
+    return figure
+
+
+def _draw_regions(axes, ours, X_train, y_train, X_test, y_test):
+    """Our decision regions, with the training and held-out points."""
+    from matplotlib.colors import ListedColormap
 
     X_all = np.vstack([X_train, X_test])
     low, high = X_all.min(axis=0) - 0.1, X_all.max(axis=0) + 0.1
@@ -257,13 +295,12 @@ def _plot(ours, theirs, X_train, y_train, X_test, y_test, output):
         np.linspace(low[0], high[0], 300), np.linspace(low[1], high[1], 300)
     )
     grid_classes = ours.predict(np.c_[grid_x.ravel(), grid_y.ravel()])
-    colormap = ListedColormap(CLASS_COLORS)
-    regions_axes.contourf(
+    axes.contourf(
         grid_x,
         grid_y,
         grid_classes.reshape(grid_x.shape),
         levels=np.arange(N_CLASSES + 1) - 0.5,
-        cmap=colormap,
+        cmap=ListedColormap(CLASS_COLORS),
         alpha=0.25,
     )
     for label in range(N_CLASSES):
@@ -272,7 +309,7 @@ def _plot(ours, theirs, X_train, y_train, X_test, y_test, output):
             (X_test, y_test, "^", "held out"),
         ):
             points = X_part[y_part == label]
-            regions_axes.scatter(
+            axes.scatter(
                 points[:, 0],
                 points[:, 1],
                 s=10 if kind == "train" else 16,
@@ -282,64 +319,95 @@ def _plot(ours, theirs, X_train, y_train, X_test, y_test, output):
                 linewidths=0.4,
             )
     accuracy = accuracy_score(y_test, ours.predict(X_test))
-    regions_axes.set_title(
+    axes.set_title(
         f"NNFSClassifier decision regions (held-out accuracy {accuracy:.3f})"
     )
-    regions_axes.set_xlabel("x1")
-    regions_axes.set_ylabel("x2")
-    regions_axes.set_aspect("equal")
-    # One legend entry per class colour and per marker, below the axes, so it
-    # hides no point.
-    handles = [
-        Line2D([], [], color=color, marker="s", linestyle="", label=f"class {label}")
-        for label, color in enumerate(CLASS_COLORS)
-    ] + [
-        Line2D([], [], color="gray", marker="o", linestyle="", label="training"),
-        Line2D(
-            [],
-            [],
-            color="gray",
-            marker="^",
-            markeredgecolor="black",
-            linestyle="",
-            label="held out",
-        ),
-    ]
-    regions_axes.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=5
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    axes.set_aspect("equal")
+    # Below the axes, so that it hides no point.
+    axes.legend(
+        handles=_region_legend(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncols=5,
     )
 
+
+def _region_legend():
+    """One legend entry per class colour and per marker."""
+    from matplotlib.lines import Line2D
+
+    classes = [
+        Line2D([], [], color=color, marker="s", linestyle="", label=f"class {label}")
+        for label, color in enumerate(CLASS_COLORS)
+    ]
+    training = Line2D([], [], color="gray", marker="o", linestyle="", label="training")
+    held_out = Line2D(
+        [],
+        [],
+        color="gray",
+        marker="^",
+        markeredgecolor="black",
+        linestyle="",
+        label="held out",
+    )
+    return [*classes, training, held_out]
+
+
+def curve_labels(ours, theirs):
+    """The legend of each loss curve, saying what the loss includes.
+
+    Both training losses are the mean cross-entropy plus the L2 penalty,
+    each estimator's own way of writing the same objective; the validation
+    loss is the cross-entropy alone.
+    """
+    if ours.l2 == 0 and theirs.alpha == 0:
+        ours_penalty = theirs_penalty = "no penalty"
+    else:
+        ours_penalty = f"l2 * sum(W**2), l2={ours.l2:g}"
+        theirs_penalty = (
+            f"alpha / (2 * {theirs.batch_size}) * sum(W**2), alpha={theirs.alpha:g}"
+        )
+    return {
+        "ours": f"NNFSClassifier training loss: cross-entropy + {ours_penalty}",
+        "theirs": f"MLPClassifier training loss: cross-entropy + {theirs_penalty}",
+        "validation": "NNFSClassifier validation loss: cross-entropy only",
+    }
+
+
+def _draw_curves(axes, ours, theirs):
+    """Both training losses and our validation loss, epoch by epoch."""
+    labels = curve_labels(ours, theirs)
     epochs = np.arange(1, ours.n_iter_ + 1)
-    curves_axes.plot(epochs, ours.loss_curve_, color="#1f77b4", label="training loss")
-    curves_axes.plot(
+    axes.plot(epochs, ours.loss_curve_, color="#1f77b4", label=labels["ours"])
+    axes.plot(
         epochs,
         -np.asarray(ours.validation_scores_),
         color="#d62728",
-        label="validation log-loss",
+        label=labels["validation"],
     )
     best_epoch = int(np.argmax(ours.validation_scores_)) + 1
-    curves_axes.axvline(
+    axes.axvline(
         best_epoch,
         color="gray",
         linestyle=":",
         label=f"best validation epoch ({best_epoch}), weights kept",
     )
-    curves_axes.plot(
+    axes.plot(
         np.arange(1, theirs.n_iter_ + 1),
         theirs.loss_curve_,
         color="#7f7f7f",
         linestyle="--",
-        label="MLPClassifier training loss",
+        label=labels["theirs"],
     )
-    curves_axes.set_ylim(bottom=0)
-    curves_axes.set_title(
-        "Loss per epoch (NNFSClassifier; MLPClassifier for reference)"
-    )
-    curves_axes.set_xlabel("epoch")
-    curves_axes.set_ylabel("mean cross-entropy")
-    curves_axes.grid(True, alpha=0.3)
-    curves_axes.legend(loc="upper right")
-    figure.savefig(output, bbox_inches="tight")
+    axes.set_ylim(bottom=0)
+    axes.set_title("Loss per epoch: the same objective for both")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("mean loss")
+    axes.grid(True, alpha=0.3)
+    # Below the axes, as the regions' legend: the curves start at its height.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small")
 
 
 def _hidden_sizes(text):
@@ -376,15 +444,28 @@ def _integer_in(minimum, maximum=None):
     return parse
 
 
-def _positive_finite_float(text):
-    """``--learning-rate``: a finite number > 0 (``float`` also reads nan, inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not (0 < value < np.inf):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {text!r}")
-    return value
+def _finite_float(minimum, *, inclusive):
+    """An argparse ``type=``: a finite number > (or >=) ``minimum``.
+
+    ``float`` alone would also read nan and inf.
+    """
+    relation = ">=" if inclusive else ">"
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        above = value is not None and (
+            value >= minimum if inclusive else value > minimum
+        )
+        if not above or not value < np.inf:
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {relation} {minimum}; got {text!r}"
+            )
+        return value
+
+    return parse
 
 
 def build_parser():
@@ -392,7 +473,8 @@ def build_parser():
         prog="python -m sknnfs",
         description=(
             "Train NNFSClassifier on the book's spiral data (3 classes), next to "
-            "scikit-learn's MLPClassifier with the same settings; print accuracy, "
+            "scikit-learn's MLPClassifier with the same settings and the same "
+            "objective (MLP's alpha = 2 * batch_size * our l2); print accuracy, "
             "log-loss and fit time on a held-out quarter, and draw the decision "
             "regions and loss curves (needs matplotlib: pip install 'sknnfs[plot]')."
         ),
@@ -417,9 +499,19 @@ def build_parser():
     )
     parser.add_argument(
         "--learning-rate",
-        type=_positive_finite_float,
+        type=_finite_float(0, inclusive=False),
         default=0.01,
         help="Adam's learning rate (default: 0.01)",
+    )
+    parser.add_argument(
+        "--l2",
+        type=_finite_float(0, inclusive=True),
+        default=None,
+        help=(
+            f"our L2 penalty; MLPClassifier gets alpha = 2 * {BATCH_SIZE} * l2, "
+            "the same objective (default: the l2 of MLPClassifier's default "
+            f"alpha, alpha / (2 * {BATCH_SIZE}))"
+        ),
     )
     parser.add_argument(
         "--output",
@@ -447,6 +539,7 @@ def main(argv=None):
         hidden=args.hidden,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
+        l2=args.l2,
         output=args.output,
         plot=not args.no_plot,
         seed=args.seed,

@@ -151,11 +151,19 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch over ``(X, y)``, continuing from the current weights.
 
+        The arguments are those of `~sklearn.neural_network.MLPRegressor`'s
+        and `~sklearn.linear_model.SGDRegressor`'s ``partial_fit``, in their
+        order: a third positional argument is ``sample_weight``, as in
+        ``fit``. (`NNFSClassifier.partial_fit` takes ``classes`` and
+        ``sample_weight`` as keywords only, because MLP and SGD order them
+        differently.)
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+            Multiplies each sample's loss (the loss is the weighted mean).
 
         Returns
         -------

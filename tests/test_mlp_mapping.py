@@ -18,6 +18,7 @@ from sklearn.metrics import log_loss
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from sknnfs import NNFSClassifier, NNFSRegressor
+from sknnfs._mlp_names import alpha_for_l2, l2_for_alpha
 
 ALPHA = 0.3
 N_SAMPLES = 80
@@ -147,4 +148,24 @@ def test_poisson_regression_is_mlps_objective():
     mlp_objective = data_loss + ALPHA / (2 * N_SAMPLES) * squared_weights(mlp)
     assert our_objective(ours, mlp, X, y[:, np.newaxis]) == pytest.approx(
         mlp_objective, rel=1e-10
+    )
+
+
+# The mapping each test above checks against MLP's objective, as
+# sknnfs._mlp_names computes it for the advice and the demo.
+@pytest.mark.parametrize(
+    "loss, n_labels, l2",
+    [
+        ("log_loss", 1, ALPHA / (2 * N_SAMPLES)),
+        ("log_loss", 4, ALPHA / (2 * N_SAMPLES * 4)),
+        ("squared_error", 1, ALPHA / N_SAMPLES),
+        ("poisson", 1, ALPHA / (2 * N_SAMPLES)),
+    ],
+)
+def test_l2_for_alpha_and_back_are_the_mapping(loss, n_labels, l2):
+    assert l2_for_alpha(ALPHA, N_SAMPLES, loss, n_labels) == pytest.approx(
+        l2, rel=1e-15
+    )
+    assert alpha_for_l2(l2, N_SAMPLES, loss, n_labels) == pytest.approx(
+        ALPHA, rel=1e-15
     )

@@ -11,6 +11,7 @@ tests/test_estimator_checks.py) is as before.
 
 import inspect
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknnfs import NNFSClassifier, NNFSRegressor
-from sknnfs._mlp_names import MLP_PARAMETERS, Advice
+from sknnfs._mlp_names import AUTO_BATCH_SIZE, MLP_PARAMETERS, Advice
 
 ESTIMATORS = (NNFSClassifier, NNFSRegressor)
 
@@ -60,6 +61,9 @@ ADVICE = {
         "Use learning_rate_schedule='adaptive' instead",
     ],
 }
+
+
+MLP_CLASS = {NNFSClassifier: MLPClassifier, NNFSRegressor: MLPRegressor}
 
 
 def check_advice(error, estimator_class, fragments):
@@ -179,3 +183,136 @@ def test_an_mlp_name_without_equivalent_says_so(monkeypatch):
     )
     with pytest.raises(TypeError, match="No equivalent yet: no reason yet"):
         NNFSRegressor(future_mlp_name=1)
+
+
+# ------------------------------------------- the numbers the advice quotes
+def defaults(cls):
+    """The constructor defaults of ``cls``, read from its signature."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(cls).parameters.items()
+    }
+
+
+def mlp_auto_batch_size(mlp_class):
+    """The 200 of MLP's documented ``batch_size='auto'``: min(200, n_samples)."""
+    (size,) = re.findall(r"min\((\d+), n_samples\)", mlp_class.__doc__)
+    return int(size)
+
+
+def expected_numbers(estimator_class):
+    """Every number an advice message may quote, each with its source.
+
+    The defaults of both signatures, MLP's automatic batch size, the 2 of
+    the formulas (``2 * b``, ``W**2``), and MLP's default alpha in l2 by the
+    README's mapping (tests/test_mlp_mapping.py checks it against MLP's
+    objective): ``alpha / (2 * b)`` for a single-label classifier and a
+    Poisson regressor, ``alpha / b`` for a squared-error one.
+    """
+    ours = defaults(estimator_class)
+    theirs = defaults(MLP_CLASS[estimator_class])
+    batch = mlp_auto_batch_size(MLP_CLASS[estimator_class])
+    alpha = theirs["alpha"]
+    if estimator_class is NNFSRegressor:
+        alpha_as_l2 = {"squared": alpha / batch, "poisson": alpha / (2 * batch)}
+    else:
+        alpha_as_l2 = {"single-label": alpha / (2 * batch)}
+    return ours, theirs, batch, alpha_as_l2
+
+
+def numbers_in(text):
+    """The numbers written in ``text`` (not the 2 of ``l2`` or ``beta_2``)."""
+    return set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?", text))
+
+
+def message(estimator_class, **params):
+    with pytest.raises(TypeError) as error:
+        estimator_class(**params)
+    return str(error.value)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_the_quoted_defaults_are_the_signatures(estimator_class):
+    ours, theirs, _, _ = expected_numbers(estimator_class)
+    mlp = MLP_CLASS[estimator_class].__name__
+    assert (
+        f"(default {ours['learning_rate']:g}; {mlp}'s learning_rate_init defaults "
+        f"to {theirs['learning_rate_init']:g})"
+    ) in message(estimator_class, learning_rate_init=0.01)
+    assert (
+        f"(default {ours['optimizer']!r}; {mlp}'s solver defaults to "
+        f"{theirs['solver']!r})"
+    ) in message(estimator_class, solver="sgd")
+    assert (
+        f"(default {ours['nesterov']}; {mlp}'s nesterovs_momentum defaults to "
+        f"{theirs['nesterovs_momentum']})"
+    ) in message(estimator_class, nesterovs_momentum=True)
+    assert f"default is l2={ours['l2']:g}." in message(estimator_class, alpha=1e-4)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_the_quoted_l2_of_mlps_default_alpha_is_the_mapping(estimator_class):
+    ours, theirs, batch, alpha_as_l2 = expected_numbers(estimator_class)
+    text = message(estimator_class, alpha=1e-4)
+    mlp = MLP_CLASS[estimator_class].__name__
+    assert f"{mlp}'s default alpha={theirs['alpha']:g} with {batch}-row batches" in text
+    if estimator_class is NNFSRegressor:
+        assert (
+            f"is l2={alpha_as_l2['squared']:g} for a squared-error regressor and "
+            f"{alpha_as_l2['poisson']:g} for a Poisson one;"
+        ) in text
+        assert "5e-07 for a squared-error regressor" in text  # issue 21's number
+    else:
+        assert f"is l2={alpha_as_l2['single-label']:g} for a single-label" in text
+    assert AUTO_BATCH_SIZE == batch  # ours is MLP's, from its documentation
+
+
+@pytest.mark.parametrize("name, value", ADVICE)
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_every_quoted_number_comes_from_a_signature_or_the_mapping(
+    estimator_class, name, value
+):
+    ours, theirs, batch, alpha_as_l2 = expected_numbers(estimator_class)
+    derived = [*ours.values(), *theirs.values(), *alpha_as_l2.values()]
+    allowed = {"2", str(batch)} | {
+        f"{number:g}"
+        for number in derived
+        if isinstance(number, (int, float)) and not isinstance(number, bool)
+    }
+    quoted = numbers_in(message(estimator_class, **{name: value}))
+    assert quoted <= allowed, quoted - allowed
+
+
+# ------------------------------------ NumPy strings get the same advice
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_numpy_string_schedule_gets_the_advice(estimator_class):
+    # A grid written as a NumPy array yields np.str_, whose repr is
+    # np.str_('adaptive'); it used to pass the constructor and fail in fit
+    # with only "must be a float".
+    with pytest.raises(TypeError, match="Use learning_rate_schedule='adaptive'"):
+        estimator_class(learning_rate=np.str_("adaptive"))
+    estimator = estimator_class()
+    with pytest.raises(ValueError, match="Use learning_rate_schedule='invscaling'"):
+        estimator.set_params(learning_rate=np.str_("invscaling"))
+    assert estimator.get_params() == estimator_class().get_params()
+
+
+def test_a_numpy_string_grid_gets_the_advice():
+    X, y = np.random.default_rng(0).standard_normal((30, 3)), np.arange(30) % 2
+    search = GridSearchCV(
+        NNFSClassifier(max_iter=2), {"learning_rate": np.array(["adaptive"])}
+    )
+    with pytest.raises(ValueError, match="Use learning_rate_schedule='adaptive'"):
+        search.fit(X, y)
+
+
+class Schedule(str):
+    """A str subclass with a repr of its own, as np.str_ has."""
+
+    def __repr__(self):
+        return f"Schedule({str(self)!r})"
+
+
+def test_any_str_subclass_gets_the_advice():
+    with pytest.raises(TypeError, match="Use learning_rate_schedule='constant'"):
+        NNFSRegressor(learning_rate=Schedule("constant"))
