@@ -35,14 +35,14 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
-    # Only to include fragments of README.md (the README stays their source).
+    # The Markdown pages, and the parts of README.md the docs include (its
+    # introduction, comparison table, set-up commands and quick start).
     "myst_parser",
 ]
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**/*.ipynb"]
-# Only .rst pages: the Markdown parser is used for README fragments alone.
-source_suffix = {".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # `name` links to the object when it resolves, as in the docstrings.
 default_role = "py:obj"
 # Quotes and dashes stay as the docstrings write them: the HTML repr links a

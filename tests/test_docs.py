@@ -140,3 +140,17 @@ def test_html_repr_links_each_parameter_to_its_entry(estimator, name):
     page_url = DOCS_URL + api_page(estimator.__name__)
     html_repr = estimator()._repr_html_()
     assert f'href="{page_url}#:~:text={quote(name)},-' in html_repr
+
+
+def readme_links():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return sorted(set(re.findall(re.escape(DOCS_URL) + r"[^\s)>]*", readme)))
+
+
+@pytest.mark.parametrize("link", readme_links())
+def test_readme_links_lead_to_built_pages(html_dir, link):
+    page, _, anchor = link.removeprefix(DOCS_URL).partition("#")
+    page = html_dir / (page or "index.html")
+    assert page.is_file()
+    if anchor:
+        assert f'id="{anchor}"' in page.read_text(encoding="utf-8")
