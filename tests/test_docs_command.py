@@ -19,7 +19,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def builds(monkeypatch):
+def docs_extra(monkeypatch):
+    """Let the command go on as if the docs extra were installed."""
+    monkeypatch.setattr(_docs_command, "missing_modules", list)
+
+
+@pytest.fixture
+def builds(monkeypatch, docs_extra):
     """Replace the Sphinx build: record each call, write an index.html."""
     calls = []
 
@@ -109,9 +115,8 @@ def test_without_the_docs_extra_it_names_the_extra(tmp_path, monkeypatch, capsys
 
 
 def test_an_installed_package_without_sources_points_at_the_site(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, docs_extra, capsys
 ):
-    monkeypatch.setattr(_docs_command, "missing_modules", list)
     monkeypatch.setattr(_docs_command, "SOURCE_ROOT", tmp_path)
     monkeypatch.setattr(_docs_command, "build_docs", pytest.fail)
     assert _docs_command.main(["--no-open", "--output", str(tmp_path / "h")]) == 1
@@ -120,7 +125,9 @@ def test_an_installed_package_without_sources_points_at_the_site(
     assert DOCS_URL in message
 
 
-def test_a_failed_build_opens_nothing(tmp_path, monkeypatch, opened, capsys):
+def test_a_failed_build_opens_nothing(
+    tmp_path, monkeypatch, docs_extra, opened, capsys
+):
     monkeypatch.setattr(_docs_command, "build_docs", lambda *args: 2)
     assert _docs_command.main(["--output", str(tmp_path / "h")]) == 2
     assert opened == []
