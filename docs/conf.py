@@ -5,11 +5,10 @@ errors, in tests/test_docs.py)::
 
     python -m sphinx -W -b html docs docs/_build/html
 
-The gallery runs every script of ``examples/`` in quick mode unless
-``SKNNFS_QUICK`` is set otherwise (``SKNNFS_QUICK=0`` for the full runs).
+The gallery runs every script of ``examples/``: the same runs the tests
+check (tests/test_examples.py).
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,9 +16,6 @@ DOCS = Path(__file__).resolve().parent
 # The gallery's image scraper (_ext/written_images.py). sknnfs itself is the
 # one Python imports: the editable install of this checkout, or PYTHONPATH.
 sys.path.insert(0, str(DOCS / "_ext"))
-
-# Read by the examples; set before sphinx-gallery runs them.
-os.environ.setdefault("SKNNFS_QUICK", "1")
 
 import sknnfs  # noqa: E402
 
@@ -35,14 +31,14 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
-    # Only to include fragments of README.md (the README stays their source).
+    # The Markdown pages, and the parts of README.md the docs include (its
+    # introduction, comparison table, set-up commands and quick start).
     "myst_parser",
 ]
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**/*.ipynb"]
-# Only .rst pages: the Markdown parser is used for README fragments alone.
-source_suffix = {".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # `name` links to the object when it resolves, as in the docstrings.
 default_role = "py:obj"
 # Quotes and dashes stay as the docstrings write them: the HTML repr links a

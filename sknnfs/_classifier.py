@@ -573,7 +573,7 @@ fill_docstring(
             "float",
             "Initial learning rate of every optimizer. The default, above "
             "`MLPClassifier`'s ``0.001``, trains small data sets further in "
-            "the default 200 epochs (README, 'Defaults, and how they were "
+            "the default 200 epochs (user guide, 'Defaults, and how they were "
             "chosen').",
         ),
         "l2": (
@@ -582,14 +582,14 @@ fill_docstring(
             "batch's loss as in the book. The default keeps the probabilities "
             "from growing over-confident: at `MLPClassifier`'s negligible "
             "penalty, the cross-validated log-loss of the data sets that "
-            "over-fit was 15-16 % above MLP's (README, 'Defaults, and how "
+            "over-fit was 15-16 % above MLP's (user guide, 'Defaults, and how "
             "they were chosen'). ``0`` switches it off.",
         ),
         "n_iter_no_change": (
             "int",
             "Stop after this many epochs without progress. The default waits "
             "longer than `MLPClassifier`: on unscaled features the loss is "
-            "noisy, and stopping sooner cost accuracy (README, 'Defaults, "
+            "noisy, and stopping sooner cost accuracy (user guide, 'Defaults, "
             "and how they were chosen').",
         ),
         "early_stopping": (

@@ -86,8 +86,8 @@ PARAMETERS = {
         "{'he', 'glorot', 'nnfs'}",
         "Initial weights: He normal, Glorot uniform, or the book's "
         "``0.01 * N(0, 1)``. Glorot by default, as `MLPClassifier`: He's "
-        "larger weights fitted worse, most on unscaled features (README, "
-        "'Defaults, and how they were chosen').",
+        "larger weights fitted worse, most on unscaled features (user "
+        "guide, 'Defaults, and how they were chosen').",
     ),
     "bias_init": (
         "{'zeros', 'glorot'}",

@@ -291,8 +291,8 @@ fill_docstring(
             "{'he', 'glorot', 'nnfs'}",
             "Initial weights: He normal, Glorot uniform, or the book's "
             "``0.01 * N(0, 1)``. Glorot by default, as `MLPRegressor`: He's "
-            "larger initial weights fitted the regressor worse (see the "
-            "README).",
+            "larger initial weights fitted the regressor worse (user guide, "
+            "'Regression and multilabel').",
         ),
         "l2": (
             "float",

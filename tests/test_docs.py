@@ -1,15 +1,15 @@
 """The documentation builds without a warning, and the HTML repr links into it.
 
 The build needs the `docs` extra (Sphinx, numpydoc, sphinx-gallery,
-myst-parser); without it those tests skip. It runs once for this module, in a
-scratch copy of docs/, examples/ and README.md (so that nothing is written
-into the checkout), with the examples in quick mode. The HTML repr tests need
-only scikit-learn.
+myst-parser); without it those tests skip. It runs once for this module, as
+``python -m sknnfs docs --no-open`` does it (a scratch copy of docs/,
+examples/ and README.md, so that nothing is written into the checkout), with
+every example run and Sphinx's warnings as errors. The HTML repr
+tests need only scikit-learn.
 """
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html import escape
@@ -33,40 +33,44 @@ def api_page(name):
     return f"api/generated/sknnfs.{name}.html"
 
 
+def _files_under(*directories):
+    return {
+        path: path.stat().st_mtime_ns
+        for directory in directories
+        for path in directory.rglob("*")
+    }
+
+
 @pytest.fixture(scope="module")
 def html_dir(tmp_path_factory):
     for module in ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser"):
         pytest.importorskip(
             module, reason=f"the docs build needs {module} (the docs extra)"
         )
-    source = tmp_path_factory.mktemp("docs-source")
-    built = ("_build", "auto_examples", "generated", "sg_execution_times.rst")
-    shutil.copytree(
-        REPO_ROOT / "docs", source / "docs", ignore=shutil.ignore_patterns(*built)
-    )
-    shutil.copytree(
-        REPO_ROOT / "examples",
-        source / "examples",
-        ignore=shutil.ignore_patterns("*.png", "__pycache__"),
-    )
-    shutil.copy(REPO_ROOT / "README.md", source / "README.md")
+    html = tmp_path_factory.mktemp("docs") / "html"
     env = dict(os.environ)
-    env["SKNNFS_QUICK"] = "1"
     env["MPLBACKEND"] = "Agg"
+    # `python -m sknnfs` of this checkout, whatever else is installed.
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])]
     )
-    html = source / "html"
+    checkout = _files_under(REPO_ROOT / "docs", REPO_ROOT / "examples")
+    # The user's command, building a scratch copy of the sources, with Sphinx's
+    # warnings as errors.
+    command = [sys.executable, "-m", "sknnfs", "docs", "--no-open"]
+    command += ["--output", str(html), "--", "-W", "--keep-going"]
     completed = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html"]
-        + [str(source / "docs"), str(html)],
-        cwd=source,
+        command,
+        cwd=tmp_path_factory.mktemp("cwd"),
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
+    assert completed.stdout.strip().endswith(str((html / "index.html").resolve()))
+    # Nothing was written into the checkout.
+    assert _files_under(REPO_ROOT / "docs", REPO_ROOT / "examples") == checkout
     return html
 
 
@@ -135,3 +139,17 @@ def test_html_repr_links_each_parameter_to_its_entry(estimator, name):
     page_url = DOCS_URL + api_page(estimator.__name__)
     html_repr = estimator()._repr_html_()
     assert f'href="{page_url}#:~:text={quote(name)},-' in html_repr
+
+
+def readme_links():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    return sorted(set(re.findall(re.escape(DOCS_URL) + r"[^\s)>]*", readme)))
+
+
+@pytest.mark.parametrize("link", readme_links())
+def test_readme_links_lead_to_built_pages(html_dir, link):
+    page, _, anchor = link.removeprefix(DOCS_URL).partition("#")
+    page = html_dir / (page or "index.html")
+    assert page.is_file()
+    if anchor:
+        assert f'id="{anchor}"' in page.read_text(encoding="utf-8")

@@ -29,7 +29,8 @@ REGRESSOR_CONFIGURATIONS = [
 ]
 
 # Checks that cannot pass for a reason of principle, not a bug; each is also
-# explained in the README ("Known limits of the compliance suite").
+# explained in the docs (docs/user_guide/reliability.md, "Known limits of the
+# compliance suite").
 _REPEATED_ROWS_DROPOUT = (
     "dropout draws an independent mask for every row, so a row repeated k times "
     "is not the same as one row with weight k (equal only in expectation)"

@@ -1,10 +1,11 @@
-"""The README's mapping of MLP's ``alpha`` to our ``l2``, against MLP's objective.
+"""The docs' mapping of MLP's ``alpha`` to our ``l2``, against MLP's objective.
 
-For each kind of model the README gives ``l2`` for ``alpha`` and the factor
-between our objective and MLP's. Here both networks get the same weights
-(MLP's, copied into ours) and the same data as one batch; MLP's objective is
-computed from its public predictions and the formula of its documentation
-(data loss + ``alpha / (2 * n) * sum of the squared weights``).
+For each kind of model the user guide (docs/user_guide/mlp.md) gives ``l2``
+for ``alpha`` and the factor between our objective and MLP's. Here both
+networks get the same weights (MLP's, copied into ours) and the same data as
+one batch; MLP's objective is computed from its public predictions and the
+formula of its documentation (data loss + ``alpha / (2 * n) * sum of the
+squared weights``).
 """
 
 import warnings

@@ -1,26 +1,25 @@
-"""Every ```python block of README.md runs, in order, in a scratch directory.
+"""The README: its ```python block runs, its commands are CI's, its links lead on.
 
-The ```bash blocks are install and test commands; they are not run here.
-`.ci/run` runs the README's test command itself, and the last tests below
-check that the README and `.ci/run` say the same commands.
+The README is the front door; the depth is in the documentation (docs/),
+whose pages' blocks tests/test_doc_pages.py runs. The ```bash blocks are
+install and test commands; they are not run here. `.ci/run` runs the
+README's test command itself, and the tests below check that the README and
+`.ci/run` say the same commands.
 """
 
 import re
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
+
+from sknnfs._doc_links import DOCS_URL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-
-# A block that imports one of these runs only where it is installed: dask-ml
-# and MLflow are documented but optional, not among the extras; skl2onnx and
-# onnxruntime are the onnx extra, which the other blocks do not need.
-OPTIONAL_MODULES = ("dask_ml", "mlflow", "skl2onnx", "onnxruntime")
 
 
 def blocks(language):
@@ -28,58 +27,20 @@ def blocks(language):
 
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    # The README's blocks use the progress and dask extras (CI installs them).
-    for module, extra in (
-        ("rich", "progress"),
-        ("dask", "dask"),
-        ("distributed", "dask"),
-    ):
-        pytest.importorskip(
-            module, reason=f"the README's blocks need the {extra} extra"
-        )
     monkeypatch.chdir(tmp_path)
-    # The MLflow block sets it; monkeypatch unsets it after the test.
-    monkeypatch.delenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", raising=False)
     namespace = {"__name__": "readme"}
-    ran = 0
-    for code in blocks("python"):
-        optional = [
-            name
-            for name in OPTIONAL_MODULES
-            if re.search(rf"^(from|import) {name}\b", code, re.MULTILINE)
-        ]
-        if optional and any(_missing(name) for name in optional):
-            continue
+    python_blocks = blocks("python")
+    for code in python_blocks:
         with warnings.catch_warnings():
-            # The README's small epoch budgets end before convergence.
+            # The quick start's small epoch budget ends before convergence.
             warnings.simplefilter("ignore", ConvergenceWarning)
             exec(compile(code, "README.md", "exec"), namespace)
-        ran += 1
-    assert ran >= 6
-    # Some results, to show the blocks did their work.
-    assert namespace["search"].best_params_
-    assert namespace["proba"].shape == (len(namespace["X_test"]), 10)
-    assert len(namespace["epochs"]) == namespace["clf"].n_iter_
-    assert "MLPClassifier's name. Use optimizer= instead" in namespace["advice"]
-    loaded_proba = namespace["loaded_model"].predict_proba(namespace["X_test"])
-    assert (
-        loaded_proba == namespace["saved_model"].predict_proba(namespace["X_test"])
-    ).all()
-    if "mlflow_model" in namespace:  # MLflow is installed
-        assert namespace["same"].all()
-    if "onnx_proba" in namespace:  # the onnx extra is installed
-        digits_model, X_digits = namespace["digits_model"], namespace["X_digits"]
-        expected_proba = digits_model.predict_proba(X_digits)
-        assert np.abs(namespace["onnx_proba"] - expected_proba).max() < 1e-5
-        assert (namespace["onnx_labels"] == digits_model.predict(X_digits)).all()
-
-
-def _missing(module):
-    try:
-        __import__(module)
-    except ImportError:
-        return True
-    return False
+    # The quick start (the docs' getting-started page includes it too).
+    assert python_blocks
+    model, X_test, y_test = (namespace[name] for name in ("model", "X_test", "y_test"))
+    assert model.predict(X_test).shape == y_test.shape
+    expected_score = -log_loss(y_test, model.predict_proba(X_test))
+    assert model.score(X_test, y_test) == pytest.approx(expected_score, rel=1e-12)
 
 
 # The README's two set-up commands, each run in a fresh clone.
@@ -115,37 +76,38 @@ def test_ci_runs_the_readme_test_command_with_every_extra_installed():
     assert installed | {"test"} == extras - {"dev"}
 
 
-def test_the_development_section_repeats_the_commands_of_ci():
-    development = README.split("## Development", 1)[1]
-    commands = blocks_in(development, "bash")[0].splitlines()
-    assert commands[-1] == TEST_COMMAND
-    ci_script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    extras_install = commands[0].rsplit(" && ", 1)[1]
-    assert extras_install in ci_script.splitlines()
+def _introduction():
+    """The README's text before its first ``## heading``."""
+    return README.split("\n## ", 1)[0]
 
 
-def blocks_in(text, language):
-    return [code for lang, code in BLOCK.findall(text) if lang == language]
-
-
-def _section(heading):
-    """The README's text under a ``## heading``, up to the next one."""
-    return README.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
-
-
-@pytest.mark.parametrize(
-    "where",
-    ["introduction", "Scaling out with Dask", "Failures are loud"],
-)
-def test_readme_says_loading_a_pickle_runs_code_where_it_offers_pickles(where):
-    # As scikit-learn's model persistence page does (issue 11, item 18).
-    text = README.split("\n## ", 1)[0] if where == "introduction" else _section(where)
+def test_readme_says_loading_a_pickle_runs_code_where_it_offers_pickles():
+    # As scikit-learn's model persistence page does (issue 11, item 18); the
+    # docs' pages on Dask and failures say it too (tests/test_doc_pages.py).
+    text = _introduction()
     assert re.search(r"pickl", text)
     runs_code = r"loading\s+a\s+pickle(d\s+estimator)?\s+runs\s+code"
     assert re.search(runs_code, text, re.IGNORECASE)
 
 
-def test_readme_failures_section_names_the_class_weight_errors():
-    failures = _section("Failures are loud")
-    assert re.search(r"a `class_weight` key that is no class\s+raises", failures)
-    assert re.search(r"finite\s+and\s+non-negative", failures)
+def test_readme_links_the_documentation_on_its_first_screen():
+    first_screen = "\n".join(README.splitlines()[:25])
+    assert f"**Documentation: <{DOCS_URL}>**" in first_screen
+
+
+def test_readme_links_into_the_docs_at_the_address_of_the_html_repr():
+    # tests/test_docs.py checks that each leads to a built page and anchor.
+    links = re.findall(r"https?://[^\s)>]*readthedocs[^\s)>]*", README)
+    assert len(links) >= 10
+    for link in links:
+        assert link.startswith(DOCS_URL)
+
+
+def test_readme_links_to_its_own_headings_resolve():
+    slugs = {
+        re.sub(r"[^\w\- ]", "", heading).strip().lower().replace(" ", "-")
+        for heading in re.findall(r"^#+ (.*)$", README, re.MULTILINE)
+    }
+    anchors = re.findall(r"\]\(#([\w-]+)\)", README)
+    assert anchors
+    assert set(anchors) <= slugs
