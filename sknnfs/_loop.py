@@ -22,7 +22,6 @@ publishes that, and ends the run with a warning; before the first one, the
 KeyboardInterrupt goes on.
 """
 
-import copy
 import time
 import warnings
 
@@ -230,7 +229,7 @@ class EpochLoop:
         saved = self.trainer.save()
         best_params = saved[0] if improved else self.best_params
         # One assignment: an interrupt finds the previous epoch or this one.
-        self.completed = (saved, copy.deepcopy(self.history), best_params)
+        self.completed = (saved, self.history.copy(), best_params)
         self.best_params = best_params
 
     def _restore_completed(self):

@@ -13,6 +13,7 @@ its learning rate), and `History` records it; `Trainer.save` keeps what
 Ctrl-C goes back to.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -307,6 +308,14 @@ class History:
             history.validation_scores = list(estimator.validation_scores_)
             history.best_validation_score = estimator.best_validation_score_
         return history
+
+    def copy(self):
+        """A copy whose lists are its own (a plain list copy: this runs after
+        every epoch, and ``copy.deepcopy`` of a long curve is slow)."""
+        record = copy.copy(self)
+        record.loss_curve = list(self.loss_curve)
+        record.validation_scores = list(self.validation_scores)
+        return record
 
     def best_score(self, early_stopping):
         """The best score so far, as `Plateau` counts it."""
