@@ -21,6 +21,7 @@ from ._losses import (
 from ._network import Network
 from ._optimizers import SGD, Adagrad, Adam, RMSprop
 from ._regressor import NNFSRegressor
+from .callbacks import Checkpoint, ReduceLROnPlateau
 
 __version__ = "0.1.0"
 
@@ -46,5 +47,7 @@ __all__ = [
     "RMSprop",
     "Adam",
     "Network",
+    "ReduceLROnPlateau",
+    "Checkpoint",
     "__version__",
 ]
