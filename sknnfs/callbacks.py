@@ -14,7 +14,10 @@ scikit-learn's ``clone`` hands the callbacks of an estimator to its clones by
 reference, so every fit of a search shares them. The state of a fit is
 therefore kept per estimator, from the callback's ``setup`` to its
 ``teardown``; the records (the attributes ending in ``_``) are those of the
-last fit that ended. Neither keeps any state outside its instance.
+last fit that ended. Fits in worker processes (a search with ``n_jobs``)
+use copies of the callback, whose records stay in the workers; their
+learning rates are lowered and their files written all the same. Neither
+callback keeps any state outside its instance.
 """
 
 import os
