@@ -3,7 +3,8 @@ scikit-learn estimators.
 
 The estimators (`NNFSClassifier`, `NNFSRegressor`) hold the scikit-learn glue;
 the blocks they are built from (layers, activations, losses, optimizers) are
-public too and import only NumPy.
+public too and import only NumPy. `ReduceLROnPlateau` and `Checkpoint` are
+scikit-learn callbacks for the estimators' epochs (`sknnfs.callbacks`).
 """
 
 from ._activations import Linear, ReLU, Sigmoid, Softmax, Tanh
