@@ -203,6 +203,21 @@ def test_monitor_reads_the_validation_score_or_the_loss(
     assert schedule.learning_rates_ == ([0.01] * 6 if reads_the_score else FLAT_RATES)
 
 
+def test_combines_with_the_adaptive_schedule(losses):
+    # A flat loss. 'adaptive' (tol=0.1, n_iter_no_change=1) divides the rate
+    # by 5 at the end of epochs 3 and 5, each the second in a row without an
+    # improvement by tol; the callback (patience 2) halves it when epochs 4
+    # and 6 begin. Both multiply the same scheduled rate.
+    losses.extend([1.0] * 6)
+    schedule = ReduceLROnPlateau(factor=0.5, patience=2)
+    estimator = make_estimator(
+        learning_rate_schedule="adaptive", tol=0.1, n_iter_no_change=1
+    )
+    fit_quietly(estimator.set_callbacks(schedule))
+    once = 0.01 / 5 * 0.5
+    assert schedule.learning_rates_ == [0.01] * 3 + [once] * 2 + [once / 5 * 0.5]
+
+
 def test_regressor_and_verbose(losses, capsys):
     losses.extend([1.0] * 4)
     schedule = ReduceLROnPlateau(factor=0.5, patience=2, verbose=1)
