@@ -3,7 +3,8 @@ scikit-learn estimators.
 
 The estimators (`NNFSClassifier`, `NNFSRegressor`) hold the scikit-learn glue;
 the blocks they are built from (layers, activations, losses, optimizers) are
-public too and import only NumPy.
+public too and import only NumPy. `ReduceLROnPlateau` and `Checkpoint` are
+scikit-learn callbacks for the estimators' epochs (`sknnfs.callbacks`).
 """
 
 from ._activations import Linear, ReLU, Sigmoid, Softmax, Tanh
@@ -21,6 +22,7 @@ from ._losses import (
 from ._network import Network
 from ._optimizers import SGD, Adagrad, Adam, RMSprop
 from ._regressor import NNFSRegressor
+from .callbacks import Checkpoint, ReduceLROnPlateau
 
 __version__ = "0.1.0"
 
@@ -46,5 +48,7 @@ __all__ = [
     "RMSprop",
     "Adam",
     "Network",
+    "ReduceLROnPlateau",
+    "Checkpoint",
     "__version__",
 ]

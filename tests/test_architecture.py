@@ -26,6 +26,7 @@ GLUE = {
     "_classifier",
     "_regressor",
     "_callbacks",
+    "callbacks",
     "_training",
     "_loop",
     "_lbfgs",
