@@ -496,6 +496,20 @@ class BaseNNFS(
         """
         if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
             return fit_lbfgs(self, trainer, history, data, callback_data)
+        with trainer.blas_turn():  # the same bits whatever other threads run
+            self._run_epochs(
+                trainer,
+                history,
+                data,
+                max_epochs=max_epochs,
+                stopping=stopping,
+                callback_data=callback_data,
+            )
+
+    def _run_epochs(
+        self, trainer, history, data, *, max_epochs, stopping, callback_data
+    ):
+        """`_train` with a stochastic optimizer: the loop, built."""
         validation = None
         if stopping and self.early_stopping:
             X, y, sample_weight = data

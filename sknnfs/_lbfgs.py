@@ -13,7 +13,9 @@ scipy's L-BFGS-B works in float64. A float32 network still evaluates in
 float32: each parameter vector scipy proposes is cast into the network's
 float32 parameters, and the float32 gradient is cast back to float64.
 
-scipy's L-BFGS-B runs with BLAS kept to one thread (see `sknnfs._parallel`).
+scipy's L-BFGS-B runs with BLAS kept to one thread, on whichever thread
+fits; while it runs, sknnfs's computations that need the caller's BLAS limit
+wait on the other threads, and it waits for them (`sknnfs._parallel`).
 
 The stochastic optimizers' guarantees hold: a non-finite loss or gradient at
 any evaluation raises "Training diverged" (and `sknnfs._base.fit_context` restores the

@@ -7,8 +7,11 @@ in chunks as large as the bound allows (`chunk_rows`). For large sparse
 input the first layer's product has a plan (`FirstLayerPlan`): its rows may
 be shared between threads (see `sknnfs._parallel`) and multiplied in blocks
 in column order (`sknnfs._kernels.in_column_order`), whichever of the plans
-timed fastest in this process. An overflow that reaches the logits is an
-error naming the row, never NaN probabilities.
+timed fastest in this process: they give the same bits. A prediction runs
+in a turn at the caller's BLAS limit (`sknnfs._parallel`), so that its
+results depend neither on the thread it runs on nor on what runs on the
+others. An overflow that reaches the logits is an error naming the row,
+never NaN probabilities.
 """
 
 import collections
@@ -21,7 +24,7 @@ import numpy as np
 from ._kernels import in_column_order
 from ._parallel import (
     TimedChoice,
-    blas_limited_to_one_thread,
+    blas_at_the_callers_limit,
     run_ranges_on_threads,
     sparse_prediction_threads,
 )
@@ -170,16 +173,13 @@ def predict_outputs(network, X, output_function=None, check_finite_rows=None):
         Or as many columns as ``output_function`` makes of ``n_outputs``.
     """
     output_function = output_function or network.loss.output_activation
-    with _timed_first_layer_plan(X, network.layers[0].weights) as plan:
-        blas_limit = (
-            blas_limited_to_one_thread()
-            if plan.n_threads > 1
-            else contextlib.nullcontext()
-        )
-        with blas_limit:
-            return _predict_in_chunks(
-                network, X, output_function, plan, check_finite_rows
-            )
+    # Every plan at the caller's BLAS limit: a limit of the plan's own would
+    # change the later layers' products, and so the bits, with the plan.
+    with (
+        blas_at_the_callers_limit(),
+        _timed_first_layer_plan(X, network.layers[0].weights) as plan,
+    ):
+        return _predict_in_chunks(network, X, output_function, plan, check_finite_rows)
 
 
 def _predict_in_chunks(network, X, output_function, plan, check_finite_rows):

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from ._kernels import gather_rows
-from ._parallel import BlockwiseUpdate
+from ._parallel import BlockwiseUpdate, blas_at_the_callers_limit
 
 __all__ = [
     "History",
@@ -101,6 +101,15 @@ class Trainer:
         # The loss of the first batch, before the first step: how well the
         # model did when this run began (`raise_if_diverged` measures from it).
         self.start_loss = None
+
+    def blas_turn(self):
+        """The turn the run's BLAS products take, at the caller's BLAS limit.
+
+        With it, an L-BFGS fit (which keeps BLAS to one thread) waits on other
+        threads while the run lasts, and the run waits for such fits to end:
+        the run's bits depend on no other thread (`sknnfs._parallel`).
+        """
+        return blas_at_the_callers_limit()
 
     def train_step(self, X_batch, y_batch, weight_batch):
         """Forward, loss and gradient, backward, optimizer step: the batch loss."""
