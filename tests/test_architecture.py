@@ -28,6 +28,7 @@ GLUE = {
     "_callbacks",
     "_training",
     "_lbfgs",
+    "_distributed",
     "_prediction",
     "_demo",
     "_doc_links",
