@@ -353,8 +353,15 @@ class _PartitionSurvey:
         Its sample weights' sum relative to ``max_weight`` (its rows without).
     """
 
-    def __init__(self, n_rows, nbytes=0, targets=None, label_weights=None,
-                 max_weight=1.0, weight_total=0.0):  # fmt: skip
+    def __init__(
+        self,
+        n_rows,
+        nbytes=0,
+        targets=None,
+        label_weights=None,
+        max_weight=1.0,
+        weight_total=0.0,
+    ):
         self.n_rows = n_rows
         self.nbytes = nbytes
         self.targets = targets
@@ -971,12 +978,8 @@ class _RoundRun:
     """
 
     def __init__(self, estimator, trainer, history, data):
-        self.estimator, self.trainer, self.history, self.data = (
-            estimator,
-            trainer,
-            history,
-            data,
-        )
+        self.estimator, self.trainer = estimator, trainer
+        self.history, self.data = history, data
         self.early_stopping = estimator.early_stopping
         estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
         estimator._training_rng = trainer.rng

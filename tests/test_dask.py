@@ -8,6 +8,7 @@ gets read-only arrays, and training must go on from them.
 """
 
 import pickle
+import textwrap
 import warnings
 
 import joblib
@@ -786,3 +787,62 @@ def test_a_worker_lost_mid_fit_changes_nothing(data, tmp_path, monkeypatch):
     np.testing.assert_array_equal(
         disturbed._network.flat_params, undisturbed._network.flat_params
     )
+
+
+def test_the_cluster_guide_runs(client, capsys):
+    """docs/user_guide/cluster.rst's example, on this module's cluster: every
+    python block after the first (which starts a cluster of its own)."""
+    import re
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "cluster.rst"
+    blocks = re.findall(
+        r"\.\. code-block:: python\n\n((?:   .*\n|\n)+)", guide.read_text("utf-8")
+    )
+    assert "LocalCluster" in blocks[0] and len(blocks) == 2
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(textwrap.dedent(blocks[1]), namespace)
+    clf = namespace["clf"]
+    assert clf.n_iter_ == 30 and clf.loss_ < clf.loss_curve_[0]
+    assert capsys.readouterr().out.startswith("30 rounds; final loss")
+
+
+def test_ctrl_c_on_the_cluster_keeps_the_last_completed_round(
+    client, data, monkeypatch
+):
+    from sknnfs._base import BaseNNFS
+
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two_rounds = small_classifier(max_iter=2).fit(*as_dask(X, y))
+    hook = BaseNNFS._on_epoch_end
+
+    def interrupt_after_round_two(self, history):
+        hook(self, history)
+        if history.n_iter == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(BaseNNFS, "_on_epoch_end", interrupt_after_round_two)
+    with pytest.warns(UserWarning, match="interrupted after 2 rounds"):
+        clf = small_classifier(max_iter=5).fit(*as_dask(X, y))
+    assert clf.n_iter_ == 2 and clf.loss_curve_ == two_rounds.loss_curve_
+    np.testing.assert_array_equal(
+        clf._network.flat_params, two_rounds._network.flat_params
+    )
+
+
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning",
+    "ignore:invalid value encountered:RuntimeWarning",
+)
+def test_a_diverging_round_raises_and_leaves_the_estimator(client, data):
+    X, y = data
+    clf = small_classifier(
+        optimizer="sgd", learning_rate=1e8, hidden_layer_sizes=(32, 32), max_iter=5
+    )
+    with pytest.raises(ValueError, match="Training diverged: the loss"):
+        clf.fit(*as_dask(X, y))
+    assert not hasattr(clf, "n_iter_") and not hasattr(clf, "_network")
