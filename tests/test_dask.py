@@ -304,16 +304,35 @@ def test_training_continues_from_a_joblib_memory_map(data, tmp_path):
 ROWS = 70  # rows of each partition in these tests (the last has 30)
 
 
-def as_dask(*arrays, rows=ROWS):
-    """Each array as a dask array in partitions of ``rows`` rows."""
+def as_dask(*arrays, rows=ROWS, guarded=True):
+    """Each array as a dask array in partitions of ``rows`` rows.
+
+    With ``guarded``, the partitions of X (the first array) refuse to be
+    computed in this process: a fit that succeeds trained on the workers.
+    """
+    import os
+
     import dask.array as da
 
-    return [
+    collections = [
         None
         if values is None
         else da.from_array(values, chunks=(rows,) + values.shape[1:])
         for values in arrays
     ]
+    if guarded:
+        X = collections[0]
+        collections[0] = X.map_blocks(_refuse_the_client, os.getpid(), dtype=X.dtype)
+    return collections
+
+
+def _refuse_the_client(block, client_pid):
+    """A block computed anywhere but in the client's process."""
+    import os
+
+    if os.getpid() == client_pid:
+        raise AssertionError("the client computed a partition of X")
+    return block
 
 
 def both_fits(estimator, X, y, sample_weight=None, rows=ROWS):
@@ -616,6 +635,8 @@ def test_partitions_recomputed_each_round_train_the_same_model(
 
 def test_dataframes_train_on_the_cluster(client, data):
     pytest.importorskip("dask.dataframe", reason=DASK_EXTRA)
+    import os
+
     import dask.dataframe as dd
     import pandas as pd
 
@@ -626,9 +647,11 @@ def test_dataframes_train_on_the_cluster(client, data):
         hidden_layer_sizes=(8,), optimizer="lbfgs", max_iter=10, random_state=0
     )
     local = clone(estimator).fit(frame, labels)
-    on_cluster = estimator.fit(
-        dd.from_pandas(frame, npartitions=3), dd.from_pandas(labels, npartitions=3)
+    frame_dask = dd.from_pandas(frame, npartitions=3)
+    frame_guarded = frame_dask.map_partitions(
+        _refuse_the_client, os.getpid(), meta=frame_dask._meta
     )
+    on_cluster = estimator.fit(frame_guarded, dd.from_pandas(labels, npartitions=3))
     assert on_cluster.loss_ == pytest.approx(local.loss_, rel=1e-6)
     np.testing.assert_array_equal(on_cluster.feature_names_in_, frame.columns)
     np.testing.assert_array_equal(on_cluster.classes_, ["a", "b", "c"])
@@ -666,29 +689,48 @@ def test_bad_partitions_get_clear_errors_and_leave_the_estimator(
     assert clf.n_iter_ == cluster_fit.n_iter_
 
 
-def _refuse_the_client(block, client_pid):
-    """A block computed anywhere but in the client's process."""
-    import os
-
-    if os.getpid() == client_pid:
-        raise AssertionError("the client computed a partition of X")
-    return block
-
-
 def test_the_client_never_computes_the_data(client, data):
-    import os
-
+    # Every fit on the cluster in this file uses as_dask's guarded X; here
+    # the guard is shown to work, for both kinds of optimizer.
     X, y = data
-    X_dask, y_dask = as_dask(X, y)
-    X_guarded = X_dask.map_blocks(_refuse_the_client, os.getpid(), dtype=X.dtype)
+    X_guarded, y_dask = as_dask(X, y)
     with pytest.raises(AssertionError, match="the client computed"):
-        X_guarded.compute(scheduler="sync")  # the guard works
+        X_guarded.compute(scheduler="sync")
     for optimizer in ("adam", "lbfgs"):
         clf = small_classifier(optimizer=optimizer, max_iter=3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X_guarded, y_dask)
         assert clf.n_iter_ == 3
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_the_client_never_holds_the_data(client, optimizer):
+    # 80 MB drawn on the workers, in partitions of 10 MB: a fit that brought
+    # X to the client (as np.asarray(X) would) allocates all of it here.
+    import tracemalloc
+
+    import dask.array as da
+
+    X = da.random.default_rng(0).standard_normal((200_000, 50), chunks=(25_000, 50))
+    y = (X[:, 0] > 0).astype(int)
+    clf = NNFSClassifier(
+        hidden_layer_sizes=(4,),
+        optimizer=optimizer,
+        batch_size=5_000,
+        max_iter=2,
+        random_state=0,
+    )
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert clf.t_ == 2 * 200_000
+    assert peak < 25_000 * 50 * 8  # less than one partition
 
 
 def test_without_a_client_a_dask_collection_is_refused(tmp_path):
@@ -738,7 +780,7 @@ def _run_python(script, cwd):
 
 def test_partial_fit_still_computes_a_dask_block_in_this_process(client, data):
     X, y = data
-    X_dask, y_dask = as_dask(X[:ROWS], y[:ROWS])
+    X_dask, y_dask = as_dask(X[:ROWS], y[:ROWS], guarded=False)
     streamed = small_classifier().partial_fit(X_dask, y_dask, classes=CLASSES)
     local = small_classifier().partial_fit(X[:ROWS], y[:ROWS], classes=CLASSES)
     np.testing.assert_array_equal(
