@@ -18,10 +18,10 @@ them; the single-machine fit and the held-out rows compute the same blocks
 in this process. The table gives, per fit: wall seconds of the fit and of a
 round (the median), the speed-up over 1 worker, the bytes a round moves
 (computed from the sizes of the parameters and the optimizer state), the
-bytes the workers sent to each other and to the client as distributed
-counts them (over the whole fit, survey and setup included, divided by the
-rounds), and the held-out accuracy of each fit against the single-machine
-fit.
+bytes the workers sent (to each other and to the client: the chains' sums)
+as distributed counts them, over the whole fit, survey and setup included,
+divided by the rounds, against the computed ones, and the held-out accuracy
+of each fit against the single-machine fit.
 
 Then a cost model, fitted to those rounds, to the round of a tiny model
 (the scheduler's fixed cost per round) and to that of a model of 1.5
@@ -237,14 +237,14 @@ def sent_bytes(client):
 
 def round_bytes(config, n_chains):
     """Bytes a round moves, from the sizes: the start (weights and Adam's two
-    moments) to the scheduler, to one worker and to the other chains'; each
+    moments) to the scheduler, and from it to each chain's worker (the
+    scheduler hands a graph's data to the tasks that need them); each
     chain's sums back to the client."""
     state = 3 * config.parameters * np.dtype(config.dtype).itemsize
     return {
         "to_scheduler": state,
-        "to_workers": state * n_chains,  # one from the scheduler, the rest peer to peer
-        "peer_to_peer": state * (n_chains - 1),
-        "to_client": state * n_chains,
+        "scheduler_to_workers": state * n_chains,
+        "workers_to_client": state * n_chains,
     }
 
 
@@ -266,7 +266,8 @@ def cluster_row(config, client, rounds, X_test, y_test):
     X, y = dask_data(config)
     before = sent_bytes(client)
     model = estimator(config, rounds)
-    seconds, round_seconds = timed_fit(model, X, y)
+    with client.as_current():  # fit trains on the current client's cluster
+        seconds, round_seconds = timed_fit(model, X, y)
     moved = (sent_bytes(client) - before) / rounds
     sizes = round_bytes(config, n_workers)
     return Row(
@@ -276,7 +277,7 @@ def cluster_row(config, client, rounds, X_test, y_test):
         round_seconds,
         float(np.mean(model.predict(X_test) == y_test)),
         moved,
-        sizes["peer_to_peer"] + sizes["to_client"],
+        sizes["workers_to_client"],
         sum(sizes.values()),
     )
 
@@ -320,7 +321,8 @@ COMMUNICATION_PROBE = Configuration("communication probe", 400, 300, (1024, 1024
 
 def probe_round_seconds(client, config, rounds):
     model = estimator(config, max(rounds, 5))
-    return timed_fit(model, *dask_data(config))[1]
+    with client.as_current():
+        return timed_fit(model, *dask_data(config))[1]
 
 
 # -------------------------------------------------------------- cost model

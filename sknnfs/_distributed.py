@@ -500,10 +500,8 @@ class _Survey:
         }
         total_mass = sum(masses.values())
         if not total_mass > 0:
-            name = (
-                "sample_weight"
-                if class_factors is None
-                else ("sample_weight (times class_weight)")
+            name = "sample_weight" + (
+                "" if class_factors is None else " (times class_weight)"
             )
             raise ValueError(
                 f"{name} sums to zero: at least one sample needs a positive weight"
@@ -658,8 +656,7 @@ class _ClusterData:
 
         self.client = client
         self.seed = setup.seed
-        # Sent once: each worker fetches them once, from the scheduler's
-        # first choice or from another worker.
+        # Sent once, with a graph: the scheduler hands them to the workers.
         self.shipped = client.persist(_literal((estimator, network), "shipped"))
         prepare = delayed(_prepare_partition, pure=True)
         self.indices = list(survey.n_rows)
