@@ -679,11 +679,12 @@ class _ClusterData:
 
     def _persist(self, slots):
         """Persist the prepared partitions, each chain's on one worker (or
-        another, if that one is lost)."""
-        for chain, slot in zip(self.chains, slots, strict=False):
+        another, if that one is lost; anywhere while the cluster has none)."""
+        for index, chain in enumerate(self.chains):
+            workers = [slots[index]] if slots else None
             kept = self.client.persist(
                 [self.partitions[position] for position in chain],
-                workers=[slot],
+                workers=workers,
                 allow_other_workers=True,
                 retries=RETRIES,
             )

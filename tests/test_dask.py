@@ -594,6 +594,18 @@ def test_the_cluster_fit_is_an_ordinary_fitted_estimator(cluster_fit, data):
     assert copy._optimizer.iterations > clf._optimizer.iterations > 0
 
 
+def test_a_warm_start_on_the_cluster_continues_the_fit(cluster_fit, data):
+    X, y = data
+    clf = pickle.loads(pickle.dumps(cluster_fit)).set_params(warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(*as_dask(X, y))
+    assert clf.n_iter_ == 8  # the rounds of this call
+    assert clf.t_ == 2 * cluster_fit.t_
+    assert clf.loss_curve_[:8] == cluster_fit.loss_curve_
+    assert len(clf.loss_curve_) == 16 and clf.loss_curve_[-1] < clf.loss_curve_[7]
+
+
 def test_the_cluster_fit_does_not_depend_on_where_tasks_ran(client, data, cluster_fit):
     # The same fit again: every round's generators come from random_state,
     # the round and the partition, and the sums are added in a fixed order.
