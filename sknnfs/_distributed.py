@@ -6,21 +6,26 @@ fitted estimator. The data stay on the workers, partition by partition; the
 client sends parameters and receives sums.
 
 - ``optimizer='lbfgs'``: scipy's L-BFGS-B runs on the client
-  (`sknnfs._lbfgs.run_lbfgs`). Each evaluation sends the parameters to the
-  workers once and sums the partitions' `FullBatchObjective` losses and
-  gradients, weighted by rows: the full-batch loss and gradient of a
-  single-machine fit, up to the order of the sums, in one round trip (as
-  Spark MLlib's MultilayerPerceptronClassifier does).
+  (`sknnfs._lbfgs.run_lbfgs`). Each evaluation sends the parameters with
+  its graph (the scheduler hands them to the workers) and sums the
+  partitions' `FullBatchObjective` losses and gradients, weighted by rows:
+  the full-batch loss and gradient of a single-machine fit, up to the order
+  of the sums, in one round trip (as Spark MLlib's
+  MultilayerPerceptronClassifier does).
 - The stochastic optimizers: synchronous rounds of local training and model
-  averaging (Zinkevich et al. 2010; McMahan et al. 2017). In a round, every
-  partition trains one epoch of its rows (`Trainer.run_epoch`, with the
-  estimator's batch size, shuffling and dropout) from the same weights and
-  optimizer state, with a generator drawn from the fit's seed, the round and
-  the partition; then the weights and the optimizer state are averaged,
+  averaging (Zinkevich et al. 2010; McMahan et al. 2017). The partitions
+  are divided into chains, one per thread of the cluster when the fit
+  starts. In a round, every chain starts from the same weights and
+  optimizer state and trains one epoch of each of its partitions in turn
+  (`Trainer.run_epoch`, with the estimator's batch size, shuffling and
+  dropout, and a generator drawn from the fit's seed, the round and the
+  partition); then the chains' weights and optimizer states are averaged,
   weighted by rows. A round is one epoch of the history (``n_iter_``,
   ``loss_curve_``: the rows' mean of the partitions' epoch losses), and the
   stopping rule, early stopping, callbacks and ``verbose`` work per round as
-  per epoch.
+  per epoch. With one chain a round is an epoch over the partitions in turn;
+  with k, each chain takes about 1/k of an epoch's steps, so a fit needs
+  more rounds than a single machine needs epochs.
 
 Before training, one pass checks every partition on its worker as ``fit``
 checks its data, and brings back what the client needs: the rows, the
