@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
+from ._distributed import fit_on_cluster, is_dask_collection
 from ._doc_links import DocLinkMixin
 from ._layers import BIAS_INITS, WEIGHT_INITS
 from ._lbfgs import fit_lbfgs
@@ -345,6 +346,9 @@ class BaseNNFS(
         Training writes only to new objects or copies, never to the fitted
         ones: putting the attributes back restores the estimator exactly.
         """
+        if not incremental and is_dask_collection(X, y, sample_weight):
+            # Data-parallel on the current Dask cluster (`sknnfs._distributed`).
+            return fit_on_cluster(self, X, y, sample_weight)
         if incremental and hasattr(self, "_network"):
             _validate_parameters(self)  # scikit-learn does it on the first call only
         if incremental:

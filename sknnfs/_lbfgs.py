@@ -41,6 +41,7 @@ __all__ = [
     "check_lbfgs_settings",
     "fit_lbfgs",
     "partial_fit_is_available",
+    "run_lbfgs",
 ]
 
 
@@ -73,6 +74,7 @@ class FullBatchObjective:
     def __init__(self, network, X, y, sample_weight=None):
         self.network = network
         self.data = (X, y, sample_weight)
+        self.n_samples = X.shape[0]
         self.workspace = network.new_workspace()
 
     def __call__(self, params):
@@ -144,11 +146,33 @@ def fit_lbfgs(estimator, trainer, history, data, callback_data):
         As the user passed them, for scikit-learn's callbacks.
     """
     check_lbfgs_settings(estimator)
+    objective = FullBatchObjective(trainer.network, *data)
+    run_lbfgs(estimator, trainer, history, objective, callback_data)
+
+
+def run_lbfgs(estimator, trainer, history, objective, callback_data):
+    """Minimise ``objective`` with L-BFGS-B from ``trainer.network``'s weights.
+
+    `fit_lbfgs` passes a `FullBatchObjective`; a fit on a Dask cluster
+    (`sknnfs._distributed`) passes one whose every evaluation sums the
+    partitions' losses and gradients on the cluster.
+
+    Parameters
+    ----------
+    estimator : BaseNNFS
+    trainer : Trainer
+    history : History
+    objective : callable
+        ``objective(params)`` returns the loss and its float64 gradient at
+        the float64 flat parameters ``params``; its ``n_samples`` attribute
+        is the number of training samples, which ``t_`` counts.
+    callback_data : tuple (X, y, sample_weight)
+    """
     network = trainer.network
     estimator._network, estimator._optimizer = network, None
     estimator._training_rng = trainer.rng
     callbacks = EpochCallbacks(estimator, estimator.max_iter, *callback_data)
-    run = _LbfgsRun(estimator, FullBatchObjective(network, *data), history, callbacks)
+    run = _LbfgsRun(estimator, network, objective, history, callbacks)
     try:
         with blas_limited_for_lbfgs():
             result = _minimize(run, network.flat_params, estimator)
@@ -179,11 +203,11 @@ def _minimize(run, initial_params, estimator):
 class _LbfgsRun:
     """One L-BFGS run: evaluations checked, iterations published as epochs."""
 
-    def __init__(self, estimator, objective, history, callbacks):
+    def __init__(self, estimator, network, objective, history, callbacks):
         self.estimator = estimator
         self.objective = objective
-        self.network = objective.network
-        self.n_samples = objective.data[0].shape[0]
+        self.network = network
+        self.n_samples = objective.n_samples
         self.history = history
         self.callbacks = callbacks
         self.completed_params = self.network.flat_params_copy()
@@ -235,7 +259,7 @@ class _LbfgsRun:
             f"Training interrupted after {self.history.n_iter} L-BFGS iterations; "
             "the estimator keeps the weights of the last completed iteration.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,  # fit, past _fit, _train, fit_lbfgs and run_lbfgs
         )
 
     def finish(self, result):

@@ -30,6 +30,7 @@ GLUE = {
     "_training",
     "_loop",
     "_lbfgs",
+    "_distributed",
     "_prediction",
     "_demo",
     "_doc_links",
