@@ -51,18 +51,18 @@ imports it.
 import contextlib
 import copy
 import sys
-import time
 import uuid
 import warnings
 
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._callbacks import EpochCallbacks
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
-from ._training import History, Plateau, Trainer, raise_if_diverged, split_validation
+from ._loop import EpochLoop
+from ._training import History, Trainer, split_validation
 
 __all__ = ["fit_on_cluster", "is_dask_collection"]
 
@@ -129,8 +129,34 @@ def fit_on_cluster(estimator, X, y, sample_weight):
         objective = _ClusterObjective(data)
         run_lbfgs(estimator, trainer, history, objective, callback_data)
     else:
-        _RoundRun(estimator, trainer, history, data).train(callback_data)
+        _train_rounds(estimator, trainer, history, data, callback_data)
     return estimator
+
+
+def _train_rounds(estimator, trainer, history, data, callback_data):
+    """The stochastic optimizers on the cluster: the single-machine loop
+    (`EpochLoop`), whose epochs are rounds and whose validation is scored
+    on the workers."""
+    early_stopping = estimator.early_stopping
+    # Published now so that hooks and callbacks see the network.
+    estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
+    estimator._training_rng = trainer.rng
+    loop = EpochLoop(
+        trainer,
+        _ClusterRounds(data),
+        history,
+        validation=_ClusterValidation(data) if early_stopping else None,
+        tol=estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        stopping=True,
+        callbacks=EpochCallbacks(estimator, estimator.max_iter, *callback_data),
+        publish=estimator._publish_record,
+        epoch_end=estimator._on_epoch_end,
+        verbose=estimator.verbose,
+        learning_rate=estimator.learning_rate,
+        unit="round",
+    )
+    loop.run(estimator.max_iter)
 
 
 def _current_client():
@@ -963,108 +989,31 @@ class _R2Sums:
         return float(scores.mean())
 
 
-class _RoundRun:
-    """The rounds of a fit with a stochastic optimizer on the cluster.
+class _ClusterRounds:
+    """The cluster's rounds as the training loop's epochs (`EpochLoop`).
 
-    Each round is an epoch of the history, with the single-machine epoch's
-    checks (`raise_if_diverged`), stopping rule (`Plateau`), early stopping,
-    verbose line, hook and callbacks. Ctrl-C keeps the estimator as after
-    the last completed round (with early stopping, with the best weights).
+    In a round every chain of partitions trains one epoch of each of its
+    partitions from the same weights and optimizer state; the weights,
+    state and step count are then averaged by rows into the client's
+    trainer.
 
     Parameters
     ----------
-    estimator : BaseNNFS
-    trainer : Trainer
-        The client's network and optimizer, which hold the averages.
-    history : History
     data : _ClusterData
     """
 
-    def __init__(self, estimator, trainer, history, data):
-        self.estimator, self.trainer = estimator, trainer
-        self.history, self.data = history, data
-        self.early_stopping = estimator.early_stopping
-        estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
-        estimator._training_rng = trainer.rng
-        # The first epoch's loss of the model's earlier calls (0 if none).
-        self.reference_loss = history.loss_curve[0] if history.loss_curve else 0.0
-        self.best_params = None
-        self.plateau = Plateau(
-            estimator.tol,
-            history.best_score(self.early_stopping),
-            history.epochs_without_improvement,
-        )
-        if self.early_stopping and history.loss_curve:
-            self._score_starting_point()
-        self.completed = None
+    def __init__(self, data):
+        self.data, self.rounds = data, 0
 
-    def _score_starting_point(self):
-        """A warm start's split is new: its first candidate is the weights it
-        starts from, scored on it, as a single-machine warm start does."""
-        count = self.history.epochs_without_improvement
-        score, outputs = self._validation_score()
-        if outputs is None:
-            self.plateau = Plateau(self.estimator.tol, score, count)
-            self.best_params = self.trainer.network.flat_params_copy()
-        else:
-            self.plateau = Plateau(self.estimator.tol, epochs_without_improvement=count)
-
-    def train(self, callback_data):
-        """Run up to ``max_iter`` rounds; warn as ``fit`` does if they run out."""
-        callbacks = EpochCallbacks(
-            self.estimator, self.estimator.max_iter, *callback_data
-        )
-        stopped = False
-        try:
-            for round_index in range(self.estimator.max_iter):
-                callbacks.begin_epoch()
-                stopped = self._round(round_index, callbacks)
-                if stopped:
-                    break
-        except KeyboardInterrupt:
-            if self.completed is None:
-                raise  # nothing of this call to keep: `fit_context` restores the rest
-            self._restore_completed()
-            self._finish(callbacks, interrupted=True)
-            return
-        if self.best_params is not None:
-            self.trainer.network.load_flat_params(self.best_params)
-        self._finish(callbacks, ran_out=not stopped)
-
-    def _round(self, round_index, callbacks):
-        """Train, average, check, score and publish one round; whether to stop."""
-        round_start = time.perf_counter()
-        estimator, trainer, history = self.estimator, self.trainer, self.history
-        loss, n_samples = self._train_round(round_index)
-        check = (loss, trainer.network, history.n_iter + 1, estimator.learning_rate)
-        raise_if_diverged(*check, self.reference_loss)
-        score = -loss
-        if self.early_stopping:
-            score, outputs = self._validation_score()
-            raise_if_diverged(*check, self.reference_loss, outputs=outputs)
-        improved = self.plateau.update(score)
-        validation_score = score if self.early_stopping else None
-        history.record(loss, n_samples, validation_score, self.plateau.best_score)
-        trainer.optimizer.end_epoch(history.n_samples_seen)  # the schedule's clock
-        stop = self.plateau.should_stop(estimator.n_iter_no_change, trainer.optimizer)
-        history.epochs_without_improvement = self.plateau.epochs_without_improvement
-        history.store(estimator, self.early_stopping)
-        if improved and self.early_stopping:
-            self.best_params = trainer.network.flat_params_copy()
-        self._complete()
-        if estimator.verbose:
-            print(history.describe_last_epoch(time.perf_counter() - round_start))
-        estimator._on_epoch_end(history)
-        return callbacks.end_epoch() or stop
-
-    def _train_round(self, round_index):
-        """Every partition's epoch from the same start, averaged into the
-        client's network and optimizer; the mean loss and the rows trained."""
-        network, optimizer = self.trainer.network, self.trainer.optimizer
+    def train(self, trainer):
+        """One round; the row-weighted mean of the partitions' epoch losses,
+        and the rows trained on."""
+        network, optimizer = trainer.network, trainer.optimizer
         start = _literal(_Chain(network.flat_params, optimizer), "start")
         rows, averaged, optimizer_state = self.data.chain_sum(
-            _train_link, start, self.data.seed, round_index
+            _train_link, start, self.data.seed, self.rounds
         )
+        self.rounds += 1
         loss, start_loss, iterations, params = _scaled(averaged, 1 / rows)
         network.load_flat_params(params)
         optimizer.load_state(
@@ -1074,54 +1023,28 @@ class _RoundRun:
                 "scheduled_learning_rate": optimizer.scheduled_learning_rate,
             }
         )
-        if round_index == 0:  # as `Trainer.start_loss`: before the call's first step
-            self.reference_loss = max(self.reference_loss, start_loss)
+        if trainer.start_loss is None:  # before the call's first step
+            trainer.start_loss = start_loss
         return loss, rows
 
-    def _validation_score(self):
-        """The score of the client's network on every partition's validation
-        rows, and outputs for `raise_if_diverged`: None when they are finite,
-        a NaN when a partition's are not."""
-        params = _literal(self.trainer.network.flat_params, "params")
+
+class _ClusterValidation:
+    """Every partition's held-out rows, scored on the workers (`EpochLoop`).
+
+    Parameters
+    ----------
+    data : _ClusterData
+    """
+
+    def __init__(self, data):
+        self.data = data
+
+    def evaluate(self, network):
+        """The network's score over every partition's validation rows, and
+        a NaN stand-in for its outputs where a partition's are not finite
+        (None where they all are: the workers have checked them)."""
+        params = _literal(network.flat_params, "params")
         not_finite, pieces = self.data.map_sum(_score_partition, params)
-        outputs = np.full(1, np.nan) if not_finite else None
-        return pieces.score(), outputs
-
-    def _complete(self):
-        """Keep what Ctrl-C goes back to: the round just published."""
-        network, optimizer = self.trainer.network, self.trainer.optimizer
-        self.completed = (
-            self.estimator.__dict__.copy(),
-            network.flat_params_copy(),
-            optimizer.save_state(),
-            self.best_params,
-        )
-
-    def _restore_completed(self):
-        attributes, params, optimizer_state, self.best_params = self.completed
-        self.estimator.__dict__ = attributes.copy()
-        self.trainer.network.load_flat_params(params)
-        self.trainer.optimizer.load_state(optimizer_state)
-        if self.best_params is not None:
-            self.trainer.network.load_flat_params(self.best_params)
-
-    def _finish(self, callbacks, *, interrupted=False, ran_out=False):
-        """End the callbacks; warn after Ctrl-C, or when the rounds ran out
-        before the stopping rule ended training."""
-        callbacks.end()
-        if interrupted:
-            which = "best round" if self.best_params is not None else "last round"
-            warnings.warn(
-                f"Training interrupted after {self.estimator.n_iter_} rounds; the "
-                f"estimator keeps the weights of the {which} so far.",
-                UserWarning,
-                stacklevel=5,
-            )
-        elif ran_out:
-            warnings.warn(
-                "Stochastic optimizer: maximum iterations "
-                f"({self.estimator.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+        if not_finite:
+            return None, np.full(1, np.nan)
+        return pieces.score(), None

@@ -49,11 +49,11 @@ class InMemoryEpochs:
     def __init__(self, X, y, sample_weight, batch_size, shuffle):
         self.data = (X, y, sample_weight)
         self.batch_size, self.shuffle = batch_size, shuffle
-        self.n_samples = X.shape[0]
 
     def train(self, trainer):
-        """One epoch; its mean batch loss."""
-        return trainer.run_epoch(*self.data, self.batch_size, self.shuffle)
+        """One epoch; its mean batch loss and the rows it trained on."""
+        loss = trainer.run_epoch(*self.data, self.batch_size, self.shuffle)
+        return loss, self.data[0].shape[0]
 
 
 class Validation:
@@ -73,14 +73,15 @@ class Validation:
         self.X, self.targets = X, (y, sample_weight)
         self.score_outputs = score
 
-    def outputs(self, network):
-        """The network's logits for the validation data, and its predictions
-        (probabilities, or the regressor's means), which the score compares."""
+    def evaluate(self, network):
+        """The network's score on the validation data, and its predictions
+        there (probabilities, or the regressor's means) for the divergence
+        check; the score is None where they are not finite."""
         logits = network.forward(self.X)
-        return logits, network.loss.output_activation(logits)
-
-    def score(self, logits):
-        return self.score_outputs(logits, *self.targets)
+        predictions = network.loss.output_activation(logits)
+        if not np.isfinite(predictions).all():
+            return None, predictions
+        return self.score_outputs(logits, *self.targets), predictions
 
 
 class EpochLoop:
@@ -90,11 +91,12 @@ class EpochLoop:
     ----------
     trainer : Trainer
     epochs : InMemoryEpochs
-        Anything with ``n_samples`` and ``train(trainer) -> mean loss``.
+        Anything with ``train(trainer) -> (mean loss, rows trained on)``.
     history : History
         The record to continue (a warm start continues the previous one).
     validation : Validation or None
-        With early stopping, the held-out data the score is measured on.
+        With early stopping, the held-out data the score is measured on:
+        anything with ``evaluate(network) -> (score or None, outputs)``.
     tol, n_iter_no_change :
         MLPClassifier's stopping rule (`Plateau`).
     stopping : bool
@@ -108,6 +110,8 @@ class EpochLoop:
     verbose : bool
     learning_rate : float
         For the divergence message.
+    unit : str, default='epoch'
+        What an epoch is called in the warnings (a cluster's ``'round'``).
 
     Attributes
     ----------
@@ -135,13 +139,14 @@ class EpochLoop:
         epoch_end,
         verbose,
         learning_rate,
+        unit="epoch",
     ):
         self.trainer, self.epochs, self.history = trainer, epochs, history
         self.validation = validation
         self.tol, self.n_iter_no_change, self.stopping = tol, n_iter_no_change, stopping
         self.callbacks = callbacks
         self.publish, self.epoch_end = publish, epoch_end
-        self.verbose, self.learning_rate = verbose, learning_rate
+        self.verbose, self.learning_rate, self.unit = verbose, learning_rate, unit
         # The first epoch's loss of the model's earlier runs (0 if none).
         self.previous_first_loss = history.loss_curve[0] if history.loss_curve else 0.0
         self.plateau, self.best_params = self._starting_point()
@@ -157,10 +162,9 @@ class EpochLoop:
         # A warm start draws a new validation split, on which the previous
         # best score was never measured: the weights it starts from are the
         # first candidate, scored on the new split like every epoch after.
-        logits, predictions = validation.outputs(self.trainer.network)
-        if not np.isfinite(predictions).all():
+        score, _ = validation.evaluate(self.trainer.network)
+        if score is None:  # not finite: no candidate
             return Plateau(tol, epochs_without_improvement=count), None
-        score = validation.score(logits)
         return Plateau(tol, score, count), self.trainer.network.flat_params_copy()
 
     def run(self, max_epochs):
@@ -208,18 +212,16 @@ class EpochLoop:
         validated one. The checks for divergence come before the score, which
         a diverged network's outputs would make NaN."""
         trainer, history, validation = self.trainer, self.history, self.validation
-        loss = self.epochs.train(trainer)
+        loss, n_samples = self.epochs.train(trainer)
         reference = max(self.previous_first_loss, trainer.start_loss)
         check = (loss, trainer.network, history.n_iter + 1, self.learning_rate)
         raise_if_diverged(*check, reference)
-        n_samples = self.epochs.n_samples
         if validation is None:  # the score is the negated training loss
             self.plateau.update(-loss)
             history.record(loss, n_samples, None, self.plateau.best_score)
             return False
-        logits, predictions = validation.outputs(trainer.network)
-        raise_if_diverged(*check, reference, outputs=predictions)
-        score = validation.score(logits)
+        score, outputs = validation.evaluate(trainer.network)
+        raise_if_diverged(*check, reference, outputs=outputs)
         improved = self.plateau.update(score)
         history.record(loss, n_samples, score, self.plateau.best_score)
         return improved
@@ -251,9 +253,10 @@ class EpochLoop:
         self.callbacks.end()
         if interrupted:
             best = self.best_params is not None
-            which = "best epoch so far" if best else "last completed epoch"
+            unit = self.unit
+            which = f"best {unit} so far" if best else f"last completed {unit}"
             warnings.warn(
-                f"Training interrupted after {self.history.n_iter} epochs; the "
+                f"Training interrupted after {self.history.n_iter} {unit}s; the "
                 f"estimator keeps the weights of the {which}.",
                 UserWarning,
                 stacklevel=5,

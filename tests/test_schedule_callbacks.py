@@ -1,7 +1,7 @@
 """`sknnfs.callbacks`: ReduceLROnPlateau and Checkpoint (scikit-learn >= 1.9).
 
 The losses and validation scores the callbacks read are scripted (a patched
-`InMemoryEpochs.train` or `Validation.score` trains as usual, then reports
+`InMemoryEpochs.train` or `Validation.evaluate` trains or scores as usual, then reports
 the next value of a script), so that when a plateau comes is known, and the
 expected learning rates are worked out by hand from the script. The rate of
 every optimizer step is recorded by the ``step_rates`` fixture (conftest).
@@ -76,8 +76,8 @@ def losses(monkeypatch):
     train = InMemoryEpochs.train
 
     def scripted_train(self, trainer):
-        train(self, trainer)
-        return script.pop(0)
+        _, n_samples = train(self, trainer)
+        return script.pop(0), n_samples
 
     monkeypatch.setattr(InMemoryEpochs, "train", scripted_train)
     return script
@@ -87,7 +87,13 @@ def losses(monkeypatch):
 def scores(monkeypatch):
     """The script of the epochs' validation scores (early stopping)."""
     script = []
-    monkeypatch.setattr(Validation, "score", lambda self, logits: script.pop(0))
+    evaluate = Validation.evaluate
+
+    def scripted_evaluate(self, network):
+        _, outputs = evaluate(self, network)
+        return script.pop(0), outputs
+
+    monkeypatch.setattr(Validation, "evaluate", scripted_evaluate)
     return script
 
 
