@@ -844,8 +844,9 @@ def test_a_worker_lost_mid_fit_changes_nothing(data, tmp_path, monkeypatch):
 
 
 def test_the_cluster_guide_runs(client, capsys):
-    """docs/user_guide/cluster.rst's example, on this module's cluster: every
-    python block after the first (which starts a cluster of its own)."""
+    """docs/user_guide/cluster.rst's example, on this module's cluster: the
+    python block between the first (which starts a cluster of its own) and
+    the last (which closes it)."""
     import re
     from pathlib import Path
 
@@ -853,7 +854,8 @@ def test_the_cluster_guide_runs(client, capsys):
     blocks = re.findall(
         r"\.\. code-block:: python\n\n((?:   .*\n|\n)+)", guide.read_text("utf-8")
     )
-    assert "LocalCluster" in blocks[0] and len(blocks) == 2
+    assert "LocalCluster" in blocks[0] and len(blocks) == 3
+    assert "cluster.close()" in blocks[2]
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
