@@ -44,6 +44,10 @@ PROBABILITY_CLIP = 1e-7
 
 
 class _Loss:
+    # Whether ``output_activation`` can overflow for finite logits (softmax,
+    # sigmoid and the identity cannot; exp can).
+    output_overflows = False
+
     def calculate(self, y_pred, y_true, sample_weight=None):
         """Mean of ``sample_weight * forward(y_pred, y_true)``, a float."""
         sample_losses = self.forward(y_pred, y_true)
@@ -355,6 +359,8 @@ class ExponentialPoissonDeviance(_Loss):
         losses = means - y_true * logits
         losses += _y_log_y(y_true) - y_true
         return np.mean(losses, axis=-1)
+
+    output_overflows = True  # exp of a logit above ~88 (float32), ~709 (float64)
 
     @staticmethod
     def output_activation(logits):

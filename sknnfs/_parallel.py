@@ -68,7 +68,6 @@ force, as joblib sets in its workers): a caller who keeps BLAS to one thread
 gets no threads from sknnfs either.
 """
 
-import contextlib
 import contextvars
 import functools
 import itertools
@@ -182,23 +181,12 @@ class _BlasTurns:
         self._callers_threads = None  # the caller's BLAS threads, meanwhile
         self._depth = threading.local()  # this thread's turns, nested
 
-    @contextlib.contextmanager
     def turn(self, limit):
-        """Run the block in a turn with BLAS limited to ``limit`` threads.
-
-        ``None`` for the caller's limit. A turn inside another of this
-        thread runs under that one's limit, and never waits.
+        """A context manager: the block runs in a turn with BLAS limited to
+        ``limit`` threads (``None`` for the caller's limit). A turn inside
+        another of this thread runs under that one's limit, and never waits.
         """
-        depth = getattr(self._depth, "value", 0)
-        if depth == 0:
-            self._start(limit)
-        self._depth.value = depth + 1
-        try:
-            yield
-        finally:
-            self._depth.value = depth
-            if depth == 0:
-                self._end()
+        return _Turn(self, limit)
 
     def callers_blas_threads(self):
         """The fewest threads the caller lets any BLAS use (None: no BLAS)."""
@@ -219,6 +207,17 @@ class _BlasTurns:
         return all(waiting[0] == limit for waiting in earlier)
 
     def _start(self, limit):
+        with self._condition:
+            # The common case, a prediction or a stochastic fit with no
+            # L-BFGS turn running or waiting: nothing to wait for or set.
+            if (
+                limit is None
+                and not self._waiting
+                and (not self._running or self._limit is None)
+            ):
+                self._limit = None
+                self._running += 1
+                return
         request = [limit]  # a new list: one turn's place in the queue
         with self._condition:
             self._waiting.append(request)
@@ -241,7 +240,31 @@ class _BlasTurns:
                     limiter, self._limiter = self._limiter, None
                     _give_back(limiter)
             finally:
-                self._condition.notify_all()
+                if self._waiting:
+                    self._condition.notify_all()
+
+
+class _Turn:
+    """One turn of `_BlasTurns.turn`, as a context manager (a class rather
+    than a generator: predictions of a few rows take one each)."""
+
+    __slots__ = ("turns", "limit", "depth")
+
+    def __init__(self, turns, limit):
+        self.turns, self.limit = turns, limit
+
+    def __enter__(self):
+        turns = self.turns
+        self.depth = getattr(turns._depth, "value", 0)
+        if self.depth == 0:
+            turns._start(self.limit)
+        turns._depth.value = self.depth + 1
+
+    def __exit__(self, *exception):
+        self.turns._depth.value = self.depth
+        if self.depth == 0:
+            self.turns._end()
+        return False
 
 
 _TURNS = _BlasTurns()

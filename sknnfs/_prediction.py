@@ -204,6 +204,8 @@ def _chunk_outputs(network, X_chunk, first_row, output_function, plan, check_row
     still give an infinite output (``exp`` of a logit above ~88 in float32,
     ~709 in float64, under ``loss='poisson'``)."""
     logits = _chunk_logits(network, X_chunk, first_row, plan, check_rows)
+    if not network.loss.output_overflows:  # finite logits: finite outputs
+        return output_function(logits)
     with np.errstate(over="ignore"):
         outputs = output_function(logits)
     _check_finite_outputs(outputs, X_chunk, first_row, network.dtype, "prediction")
