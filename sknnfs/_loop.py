@@ -209,8 +209,8 @@ class EpochLoop:
 
     def _train_and_score(self):
         """One epoch trained, checked and recorded; True when it is the best
-        validated one. The checks for divergence come before the score, which
-        a diverged network's outputs would make NaN."""
+        validated one. A validation scores only finite outputs: outputs that
+        are not finite are a divergence, raised before any score."""
         trainer, history, validation = self.trainer, self.history, self.validation
         loss, n_samples = self.epochs.train(trainer)
         reference = max(self.previous_first_loss, trainer.start_loss)
