@@ -501,35 +501,48 @@ class BaseNNFS(
         if self.optimizer == "lbfgs":  # full batch, with scipy: not epochs
             return fit_lbfgs(self, trainer, history, data, callback_data)
         with trainer.blas_turn():  # the same bits whatever other threads run
-            self._run_epochs(
+            validation = None
+            if stopping and self.early_stopping:
+                X, y, sample_weight = data
+                data, held_out = split_validation(
+                    X,
+                    y,
+                    sample_weight,
+                    self.validation_fraction,
+                    self._stratify_labels(y),
+                    trainer.rng,
+                )
+                validation = Validation(*held_out, score=self._validation_score)
+            n_samples = data[0].shape[0]
+            epochs = InMemoryEpochs(*data, self._batch_size(n_samples), self.shuffle)
+            self._run_loop(
                 trainer,
+                epochs,
                 history,
-                data,
+                validation,
                 max_epochs=max_epochs,
                 stopping=stopping,
                 callback_data=callback_data,
             )
 
-    def _run_epochs(
-        self, trainer, history, data, *, max_epochs, stopping, callback_data
+    def _run_loop(
+        self,
+        trainer,
+        epochs,
+        history,
+        validation,
+        *,
+        max_epochs,
+        stopping,
+        callback_data,
+        unit="epoch",
     ):
-        """`_train` with a stochastic optimizer: the loop, built."""
-        validation = None
-        if stopping and self.early_stopping:
-            X, y, sample_weight = data
-            data, held_out = split_validation(
-                X,
-                y,
-                sample_weight,
-                self.validation_fraction,
-                self._stratify_labels(y),
-                trainer.rng,
-            )
-            validation = Validation(*held_out, score=self._validation_score)
+        """Publish the trainer's network, then run `EpochLoop` with this
+        estimator's settings over ``epochs`` (in memory, or a cluster's
+        rounds), writing the record to the fitted attributes."""
         # Published now so that hooks and callbacks see the network.
         self._network, self._optimizer = trainer.network, trainer.optimizer
         self._training_rng = trainer.rng
-        epochs = InMemoryEpochs(*data, self._batch_size(data[0].shape[0]), self.shuffle)
         loop = EpochLoop(
             trainer,
             epochs,
@@ -539,16 +552,13 @@ class BaseNNFS(
             n_iter_no_change=self.n_iter_no_change,
             stopping=stopping,
             callbacks=EpochCallbacks(self, max_epochs, *callback_data),
-            publish=self._publish_record,
+            publish=lambda record, early_stopping: record.store(self, early_stopping),
             epoch_end=self._on_epoch_end,
             verbose=self.verbose,
             learning_rate=self.learning_rate,
+            unit=unit,
         )
         loop.run(max_epochs)
-
-    def _publish_record(self, history, early_stopping):
-        """Write the record of the last completed epoch to the fitted attributes."""
-        history.store(self, early_stopping)
 
     def _on_epoch_end(self, history):
         """Called after every completed epoch; does nothing.

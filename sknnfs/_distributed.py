@@ -59,9 +59,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._callbacks import EpochCallbacks
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
-from ._loop import EpochLoop
 from ._training import History, Trainer, split_validation
 
 __all__ = ["fit_on_cluster", "is_dask_collection"]
@@ -137,26 +135,16 @@ def _train_rounds(estimator, trainer, history, data, callback_data):
     """The stochastic optimizers on the cluster: the single-machine loop
     (`EpochLoop`), whose epochs are rounds and whose validation is scored
     on the workers."""
-    early_stopping = estimator.early_stopping
-    # Published now so that hooks and callbacks see the network.
-    estimator._network, estimator._optimizer = trainer.network, trainer.optimizer
-    estimator._training_rng = trainer.rng
-    loop = EpochLoop(
+    estimator._run_loop(
         trainer,
         _ClusterRounds(data),
         history,
-        validation=_ClusterValidation(data) if early_stopping else None,
-        tol=estimator.tol,
-        n_iter_no_change=estimator.n_iter_no_change,
+        _ClusterValidation(data) if estimator.early_stopping else None,
+        max_epochs=estimator.max_iter,
         stopping=True,
-        callbacks=EpochCallbacks(estimator, estimator.max_iter, *callback_data),
-        publish=estimator._publish_record,
-        epoch_end=estimator._on_epoch_end,
-        verbose=estimator.verbose,
-        learning_rate=estimator.learning_rate,
+        callback_data=callback_data,
         unit="round",
     )
-    loop.run(estimator.max_iter)
 
 
 def _current_client():
