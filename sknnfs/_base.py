@@ -264,6 +264,11 @@ class BaseNNFS(
         """Per-sample factors (class weights) to multiply into sample_weight."""
         return None
 
+    def _label_smoothing(self):
+        """The label smoothing of the training loss (the classifier's
+        ``label_smoothing``); a regression target has none."""
+        return 0.0
+
     # ------------------------------------------------------------ validation
     def _hidden_sizes(self):
         """``hidden_layer_sizes`` as a list; its constraint has checked the sizes."""
@@ -435,6 +440,7 @@ class BaseNNFS(
             hidden_activation=self.activation,
             loss=self._loss_name(),
             dropout=self.dropout,
+            label_smoothing=self._label_smoothing(),
             weight_init=self.weight_init,
             bias_init=self.bias_init,
             l1=self.l1,
@@ -451,13 +457,15 @@ class BaseNNFS(
 
     def _continued_trainer(self, incremental):
         """Copies of the fitted network and generator, with this call's
-        penalties and dropout; a new optimizer, or for ``partial_fit`` a copy
-        of the fitted one (its moments and ``t``) with this call's settings."""
+        penalties, dropout and label smoothing; a new optimizer, or for
+        ``partial_fit`` a copy of the fitted one (its moments and ``t``) with
+        this call's settings."""
         network = self._network.copy()
         network.set_penalties(
             l1=self.l1, l2=self.l2, bias_l1=self.bias_l1, bias_l2=self.bias_l2
         )
         network.set_dropout(self.dropout)
+        network.set_label_smoothing(self._label_smoothing())
         # A new kind of optimizer (or one after an 'lbfgs' fit, which leaves
         # none) starts anew.
         continued = type(self._optimizer) is OPTIMIZERS.get(self.optimizer)

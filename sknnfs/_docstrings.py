@@ -114,6 +114,19 @@ PARAMETERS = {
         "Fraction of each hidden layer's units dropped while training "
         "(inverted dropout: nothing changes at prediction time).",
     ),
+    "label_smoothing": (
+        "float in [0, 1)",
+        "Label smoothing of the training loss (Szegedy et al. 2016; a trick "
+        "of RealMLP, Holzmüller et al. 2024): a sample of class ``k`` is "
+        "trained towards ``(1 - label_smoothing) * onehot(k) + "
+        "label_smoothing / n_classes`` instead of ``onehot(k)``; each "
+        "sigmoid output (two classes, or a label of a multilabel ``y``) "
+        "towards ``y * (1 - label_smoothing) + label_smoothing / 2``. It "
+        "acts in the training loss only (``loss_``, ``loss_curve_`` and, "
+        "with ``'lbfgs'``, the objective are the smoothed loss): "
+        "``predict_proba``, ``score`` and the early-stopping validation "
+        "score are the plain log-loss. ``0`` switches it off.",
+    ),
     "batch_size": (
         "int or 'auto'",
         "Minibatch size; ``'auto'`` is ``min(200, n_samples)``.",

@@ -369,6 +369,8 @@ LBFGS_CASES = {
         False,
     ),
     "regressor, two outputs, sample weights": (NNFSRegressor, {}, True),
+    # The partitions' objective is the network's training loss, smoothed.
+    "label smoothing": (NNFSClassifier, {"label_smoothing": 0.2}, False),
 }
 
 

@@ -12,6 +12,7 @@ CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(dropout=0.2, l2=1e-3),
     NNFSClassifier(early_stopping=True, validation_fraction=0.2),
     NNFSClassifier(optimizer="lbfgs"),
+    NNFSClassifier(label_smoothing=0.1),
 ]
 REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),

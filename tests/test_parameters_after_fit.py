@@ -73,6 +73,7 @@ def other_values(estimator):
     values = {**OTHER_VALUES}
     if isinstance(estimator, NNFSClassifier):
         values["class_weight"] = "balanced"
+        values["label_smoothing"] = 0.1
     else:
         values["loss"] = [loss for loss in LOSSES if loss != estimator.loss]
     return values
