@@ -44,7 +44,7 @@ from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
 from ._network import Network
-from ._optimizers import OPTIMIZERS, SCHEDULES
+from ._optimizers import OPTIMIZERS
 from ._persistence import (
     checked_parameters,
     loading_error,
@@ -52,6 +52,7 @@ from ._persistence import (
     state_to_pickle,
 )
 from ._prediction import checks_rows_in_first_layer, predict_outputs
+from ._schedules import HORIZON_SCHEDULES, SCHEDULES
 from ._training import History, Trainer, split_validation
 
 __all__ = ["BaseNNFS", "fit_context"]
@@ -398,12 +399,21 @@ class BaseNNFS(
         return self
 
     def _check_partial_fit_settings(self):
-        """partial_fit trains one epoch: there is no split to stop early on."""
+        """partial_fit trains one epoch: there is no split to stop early on,
+        and no horizon to anneal the learning rate over."""
         if self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains "
                 "one epoch on the data it is given, with no validation split "
                 "and no stopping rule. Set early_stopping=False for partial_fit."
+            )
+        if self.learning_rate_schedule in HORIZON_SCHEDULES:
+            raise ValueError(
+                "partial_fit does not support learning_rate_schedule="
+                f"{self.learning_rate_schedule!r}: it anneals the learning rate "
+                "over the max_iter epochs of a fit, and partial_fit trains one "
+                "epoch a call, with no last epoch to anneal towards. Use fit, or "
+                "'constant', 'invscaling' or 'adaptive' for partial_fit."
             )
 
     def _check_same_network(self, hidden_sizes, incremental):

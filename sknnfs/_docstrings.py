@@ -56,15 +56,23 @@ PARAMETERS = {
         "divided by ``1 + decay * t``, ``t`` counting the optimizer's steps.",
     ),
     "learning_rate_schedule": (
-        "{'constant', 'invscaling', 'adaptive'}",
-        "`MLPClassifier`'s ``learning_rate`` schedules, for every optimizer "
-        "but ``'lbfgs'``. ``'constant'`` keeps ``learning_rate``. "
-        "``'invscaling'`` sets it to "
+        "{'constant', 'invscaling', 'adaptive', 'cosine', 'flat_cosine'}",
+        "`MLPClassifier`'s ``learning_rate`` schedules and RealMLP's cosines "
+        "(Holzmüller et al. 2024), for every optimizer but ``'lbfgs'``. "
+        "``'constant'`` keeps ``learning_rate``. ``'invscaling'`` sets it to "
         "``learning_rate / (t_ + 1) ** power_t`` after each epoch, ``t_`` "
         "counting the training samples seen. ``'adaptive'`` divides it by 5 "
         "each time the stopping rule would stop (``partial_fit`` too), "
         "instead of stopping, and stops when such a plateau comes with the "
-        "rate already at most 1e-6. ``decay`` multiplies into each of them.",
+        "rate already at most 1e-6. ``'cosine'`` runs epoch ``e`` (from 0) "
+        "at ``learning_rate * (1 + cos(pi * e / max_iter)) / 2``, from "
+        "``learning_rate`` towards 0 after the last epoch; ``'flat_cosine'`` "
+        "keeps ``learning_rate`` for the first half of ``max_iter``, then "
+        "follows the cosine to 0 over the second half. The cosines anneal "
+        "over the ``max_iter`` epochs of each fit (a warm start runs them "
+        "again from ``learning_rate``; early stopping may end the fit before "
+        "the rate is low), and ``partial_fit``, which has no last epoch, "
+        "refuses them. ``decay`` multiplies into each schedule.",
     ),
     "power_t": ("float", "Exponent of the ``'invscaling'`` schedule."),
     "momentum": ("float", "Momentum of ``'sgd'``."),

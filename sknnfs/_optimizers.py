@@ -15,29 +15,28 @@ The learning rate of a step is the schedule's rate times the book's decay::
 
     lr_t = scheduled_learning_rate / (1 + decay * t)
 
-where ``t`` counts the steps taken before this one, and the schedule is
-`MLPClassifier`'s ``learning_rate`` option: ``'constant'`` keeps
-``learning_rate``; ``'invscaling'`` sets ``learning_rate / (t_ + 1)**power_t``
-at the end of each epoch (`end_epoch`), ``t_`` counting the training samples
-seen; ``'adaptive'`` divides the rate by 5 each time the training loop
-reports a plateau (`reduce_learning_rate_on_plateau`).
+where ``t`` counts the steps taken before this one, and the schedule
+(`sknnfs._schedules`) is `MLPClassifier`'s ``learning_rate`` option or one
+of RealMLP's cosines: ``'constant'`` keeps ``learning_rate``;
+``'invscaling'``, ``'cosine'`` and ``'flat_cosine'`` set the rate at the end
+of each epoch (`end_epoch`), from the training samples seen or the share of
+the fit's epochs done; ``'adaptive'`` divides the rate by 5 each time the
+training loop reports a plateau (`reduce_learning_rate_on_plateau`).
 
-This module imports only NumPy and the engine's kernels.
+This module imports only NumPy, the engine's kernels and the schedules.
 """
 
 import numpy as np
 
 from ._kernels import adam_update, scaled_step
+from ._schedules import (
+    ADAPTIVE_FACTOR,
+    ADAPTIVE_MIN_LEARNING_RATE,
+    SCHEDULES,
+    rate_for_next_epoch,
+)
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "SCHEDULES"]
-
-
-SCHEDULES = ("constant", "invscaling", "adaptive")
-
-# MLPClassifier's 'adaptive' rule: the factor a plateau divides the rate by,
-# and the rate at or below which a plateau ends training instead.
-ADAPTIVE_FACTOR = 5.0
-ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
 
 
 # What steps and schedules change, as opposed to the hyperparameters.
@@ -73,23 +72,33 @@ class _Optimizer:
         """The learning rate the next step will use: scheduled, then decayed."""
         return self.scheduled_learning_rate / (1.0 + self.decay * self.iterations)
 
-    def end_epoch(self, n_samples_seen):
+    def end_epoch(self, n_samples_seen, progress=None):
         """Advance the schedule at the end of an epoch.
 
         Under ``'invscaling'`` the rate becomes
         ``learning_rate / (n_samples_seen + 1) ** power_t``, as
-        `MLPClassifier` sets it after each epoch.
+        `MLPClassifier` sets it after each epoch; under ``'cosine'`` and
+        ``'flat_cosine'`` it follows the cosine at ``progress``
+        (`sknnfs._schedules`).
 
         Parameters
         ----------
         n_samples_seen : int
             Training samples seen so far, this epoch's included (the
             estimator's ``t_``).
+        progress : float, optional
+            The share of the fit's epochs done, ``epochs / max_iter``;
+            needed by the cosines.
         """
-        if self.learning_rate_schedule == "invscaling":
-            self.scheduled_learning_rate = (
-                self.learning_rate / (n_samples_seen + 1) ** self.power_t
-            )
+        rate = rate_for_next_epoch(
+            self.learning_rate_schedule,
+            self.learning_rate,
+            power_t=self.power_t,
+            n_samples_seen=n_samples_seen,
+            progress=progress,
+        )
+        if rate is not None:
+            self.scheduled_learning_rate = rate
 
     def reduce_learning_rate_on_plateau(self):
         """Whether training goes on after a plateau, with a smaller rate.
@@ -193,8 +202,8 @@ class SGD(_Optimizer):
     decay : float, default=0.0
     momentum : float, default=0.0
     nesterov : bool, default=False
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
@@ -256,8 +265,8 @@ class Adagrad(_Optimizer):
     learning_rate : float, default=1.0
     decay : float, default=0.0
     epsilon : float, default=1e-7
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
@@ -294,8 +303,8 @@ class RMSprop(_Optimizer):
     decay : float, default=0.0
     epsilon : float, default=1e-7
     rho : float, default=0.9
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
@@ -346,8 +355,8 @@ class Adam(_Optimizer):
     epsilon : float, default=1e-7
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.

@@ -2,9 +2,10 @@
 their role allows, read from each module's import statements.
 
 - the book (`_activations`, `_layers`, `_losses`, `_label_smoothing`,
-  `_optimizers`, `_network`) imports NumPy, the standard library's plain
-  modules, each other and the engine's NumPy-only modules (`_kernels`,
-  `_memory`); never threads, timers, BLAS limits, scipy or scikit-learn;
+  `_optimizers`, `_schedules`, `_network`) imports NumPy, the standard
+  library's plain modules, each other and the engine's NumPy-only modules
+  (`_kernels`, `_memory`); never threads, timers, BLAS limits, scipy or
+  scikit-learn;
 - `_kernels` and `_memory` import only NumPy (and functools/math);
 - only `_parallel` imports `threading` or `threadpoolctl`, and only the
   training drivers (`_training`, `_lbfgs`) and `_prediction` import
@@ -25,6 +26,7 @@ BOOK = {
     "_losses",
     "_label_smoothing",
     "_optimizers",
+    "_schedules",
     "_network",
 }
 NUMPY_ENGINE = {"_kernels", "_memory"}

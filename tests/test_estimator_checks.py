@@ -13,6 +13,7 @@ CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(early_stopping=True, validation_fraction=0.2),
     NNFSClassifier(optimizer="lbfgs"),
     NNFSClassifier(label_smoothing=0.1),
+    NNFSClassifier(learning_rate_schedule="flat_cosine"),
 ]
 REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
@@ -65,6 +66,10 @@ _PARTIAL_FIT_EARLY_STOPPING = (
     "partial_fit refuses early_stopping=True (it has no validation split or "
     "stopping rule), as MLPClassifier and MLPRegressor do"
 )
+_PARTIAL_FIT_COSINE = (
+    "partial_fit refuses the cosine schedules, which anneal the learning rate "
+    "over the max_iter epochs of a fit: partial_fit has no last epoch"
+)
 _CHECKS_CALLING_PARTIAL_FIT = (
     "check_estimators_partial_fit_n_features",
     "check_n_features_in_after_fitting",
@@ -88,6 +93,9 @@ def expected_failed_checks(estimator):
         )
         for check in _CHECKS_CALLING_PARTIAL_FIT:
             failures[check] = _PARTIAL_FIT_EARLY_STOPPING
+    if estimator.learning_rate_schedule in ("cosine", "flat_cosine"):
+        for check in _CHECKS_CALLING_PARTIAL_FIT:
+            failures[check] = _PARTIAL_FIT_COSINE
     if estimator.learning_rate_schedule == "invscaling":
         failures["check_sample_weight_equivalence_on_dense_data"] = _REPEATED_ROWS_CLOCK
         failures["check_sample_weight_equivalence_on_sparse_data"] = (
