@@ -117,6 +117,7 @@ PARAMETER_CONSTRAINTS = {
     "l2": [Interval(Real, 0, None, closed="left")],
     "bias_l1": [Interval(Real, 0, None, closed="left")],
     "bias_l2": [Interval(Real, 0, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_size": [
         StrOptions({"auto"}),
@@ -177,6 +178,7 @@ class BaseNNFS(
         l2,
         bias_l1,
         bias_l2,
+        weight_decay,
         dropout,
         batch_size,
         max_iter,
@@ -210,6 +212,7 @@ class BaseNNFS(
         self.l2 = l2
         self.bias_l1 = bias_l1
         self.bias_l2 = bias_l2
+        self.weight_decay = weight_decay
         self.dropout = dropout
         self.batch_size = batch_size
         self.max_iter = max_iter

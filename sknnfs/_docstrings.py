@@ -42,11 +42,12 @@ PARAMETERS = {
         "data sets. With ``'lbfgs'``, ``max_iter`` counts its iterations, "
         "``max_fun`` its loss evaluations and ``tol`` is its gradient "
         "tolerance; the minibatch, learning-rate and stopping-rule "
-        "parameters are ignored; ``dropout > 0``, ``early_stopping=True`` "
-        "and ``partial_fit`` are errors. L-BFGS assumes a smooth loss, and "
-        "the L1 penalties are not differentiable at zero: it follows their "
-        "subgradient ``l1 * sign(W)`` (0 at 0), which moves weights towards "
-        "zero but rarely onto it. A float32 network evaluates in float32; "
+        "parameters are ignored; ``dropout > 0``, ``weight_decay > 0``, "
+        "``early_stopping=True`` and ``partial_fit`` are errors. L-BFGS "
+        "assumes a smooth loss, and the L1 penalties are not differentiable "
+        "at zero: it follows their subgradient ``l1 * sign(W)`` (0 at 0), "
+        "which moves weights towards zero but rarely onto it. A float32 "
+        "network evaluates in float32; "
         "scipy's iterates are float64.",
     ),
     "learning_rate": ("float", "Initial learning rate of every optimizer."),
@@ -117,6 +118,17 @@ PARAMETERS = {
     ),
     "bias_l1": ("float", "Penalty ``bias_l1 * sum(|b|)`` on every bias vector."),
     "bias_l2": ("float", "Penalty ``bias_l2 * sum(b**2)`` on every bias vector."),
+    "weight_decay": (
+        "float",
+        "Decoupled weight decay (AdamW, Loshchilov & Hutter 2019; a trick of "
+        "RealMLP, Holzmüller et al. 2024), for every optimizer but "
+        "``'lbfgs'`` (where it is an error): each step first multiplies every "
+        "weight matrix, not the biases, by ``1 - lr_t * weight_decay``, "
+        "``lr_t`` the step's scheduled and decayed learning rate, as "
+        "``torch.optim.AdamW`` does. Unlike ``l2``, it is no term of the "
+        "loss, so Adam's scaling of the gradient does not weaken it where "
+        "gradients are large. ``0`` switches it off.",
+    ),
     "dropout": (
         "float in [0, 1)",
         "Fraction of each hidden layer's units dropped while training "

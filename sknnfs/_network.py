@@ -221,6 +221,12 @@ class Network:
         return self.layer_sizes[-1]
 
     @property
+    def weight_matrices(self):
+        """list of ndarray: every layer's weights (views into ``flat_params``),
+        without the biases: what weight decay shrinks."""
+        return [layer.weights for layer in self.layers]
+
+    @property
     def hidden_layers(self):
         """The Dense layers before the output layer."""
         return self.layers[:-1]

@@ -23,6 +23,11 @@ of each epoch (`end_epoch`), from the training samples seen or the share of
 the fit's epochs done; ``'adaptive'`` divides the rate by 5 each time the
 training loop reports a plateau (`reduce_learning_rate_on_plateau`).
 
+With ``weight_decay`` (AdamW's decoupled weight decay, Loshchilov & Hutter
+2019), each step first shrinks the weights, ``W *= 1 - lr_t * weight_decay``
+(`decay_weights`), then applies the optimizer's update, as
+``torch.optim.AdamW`` does.
+
 This module imports only NumPy, the engine's kernels and the schedules.
 """
 
@@ -36,15 +41,39 @@ from ._schedules import (
     rate_for_next_epoch,
 )
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "decay_weights"]
 
 
 # What steps and schedules change, as opposed to the hyperparameters.
 _STEP_STATE = ("iterations", "state", "scheduled_learning_rate")
 
 
+def decay_weights(weights, learning_rate, weight_decay):
+    """Decoupled weight decay, in place: ``W *= 1 - learning_rate * weight_decay``.
+
+    AdamW's decay (Loshchilov & Hutter 2019): not the gradient of a
+    penalty, which Adam, Adagrad and RMSprop would divide by their running
+    scale of the gradient, but a shrinking of every weight by the same
+    factor at each step.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        The arrays to shrink (views into the parameters).
+    learning_rate : float
+        The step's learning rate, ``lr_t``.
+    weight_decay : float
+    """
+    factor = 1 - learning_rate * weight_decay
+    for array in weights:
+        # In the array's dtype: a float64 factor would compute float32 in float64.
+        array *= array.dtype.type(factor)
+
+
 class _Optimizer:
-    def __init__(self, learning_rate, decay, learning_rate_schedule, power_t):
+    def __init__(
+        self, learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+    ):
         if learning_rate_schedule not in SCHEDULES:
             raise ValueError(
                 f"learning_rate_schedule must be one of {SCHEDULES}; "
@@ -54,17 +83,19 @@ class _Optimizer:
         self.decay = decay
         self.learning_rate_schedule = learning_rate_schedule
         self.power_t = power_t
+        self.weight_decay = weight_decay
         self.scheduled_learning_rate = learning_rate
         self.iterations = 0
         self.state = None
 
     def __setstate__(self, state):
         # sknnfs 0.1 pickled a thread-timing helper with every optimizer,
-        # and had no schedules.
+        # and had no schedules; weight decay came later still.
         state.pop("_blockwise", None)
         state.setdefault("learning_rate_schedule", "constant")
         state.setdefault("power_t", 0.5)
         state.setdefault("scheduled_learning_rate", state["learning_rate"])
+        state.setdefault("weight_decay", 0.0)
         self.__dict__.update(state)
 
     @property
@@ -116,7 +147,7 @@ class _Optimizer:
         self.scheduled_learning_rate /= ADAPTIVE_FACTOR
         return True
 
-    def step(self, params, grads, apply_update=None):
+    def step(self, params, grads, apply_update=None, weights=None):
         """Update every array in ``params`` in place from the matching ``grads``.
 
         Parameters
@@ -129,11 +160,19 @@ class _Optimizer:
             ``update(param, grad, *state)`` to ``arrays``. By default it is
             called once on the whole arrays; the estimators' training loop
             passes one that works block by block (`_parallel`).
+        weights : list of ndarray, optional
+            What ``weight_decay`` shrinks: views into ``params`` (the
+            estimators pass the weight matrices, not the biases). By default
+            every array of ``params``.
         """
         if self.state is None:
             self.state = [self._new_state(param) for param in params]
         learning_rate = self.current_learning_rate
         self.iterations += 1
+        if self.weight_decay:
+            decay_weights(
+                params if weights is None else weights, learning_rate, self.weight_decay
+            )
 
         def update(param, grad, *state):
             self._update(param, grad, state, learning_rate)
@@ -207,6 +246,9 @@ class SGD(_Optimizer):
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -218,8 +260,11 @@ class SGD(_Optimizer):
         nesterov=False,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.momentum = momentum
         self.nesterov = nesterov
 
@@ -270,6 +315,9 @@ class Adagrad(_Optimizer):
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -280,8 +328,11 @@ class Adagrad(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
 
     def _new_state(self, param):
@@ -308,6 +359,9 @@ class RMSprop(_Optimizer):
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -319,8 +373,11 @@ class RMSprop(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
         self.rho = rho
 
@@ -360,6 +417,9 @@ class Adam(_Optimizer):
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -372,8 +432,11 @@ class Adam(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
         self.beta_1 = beta_1
         self.beta_2 = beta_2

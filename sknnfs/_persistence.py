@@ -94,6 +94,7 @@ def state_from_pickle(state, estimator_name):
     state.setdefault("learning_rate_schedule", "constant")
     state.setdefault("power_t", 0.5)
     state.setdefault("nesterov", False)
+    state.setdefault("weight_decay", 0.0)
     if "n_iter_" in state:
         # Fitted before the stopping rule's count was kept between calls.
         state.setdefault("_no_improvement_count", 0)

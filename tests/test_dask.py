@@ -519,6 +519,19 @@ def test_the_cosine_schedule_anneals_over_the_rounds(client, data, monkeypatch):
     assert rates == [0.01 * (1 + math.cos(math.pi * r / 4)) / 2 for r in range(4)]
 
 
+def test_weight_decay_shrinks_the_weights_on_the_cluster_too(client, data):
+    # Each step of each chain multiplies the weights by 1 - 0.01 * 5.
+    X, y = data
+    squares = {}
+    for weight_decay in (0.0, 5.0):
+        estimator = small_classifier(weight_decay=weight_decay, max_iter=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(*as_dask(X, y))
+        squares[weight_decay] = sum(float(np.sum(c**2)) for c in estimator.coefs_)
+    assert squares[5.0] < 0.5 * squares[0.0]
+
+
 def test_validation_scores_combine_exactly_across_partitions():
     from sklearn.metrics import r2_score
 

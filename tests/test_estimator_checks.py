@@ -19,6 +19,7 @@ REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
     NNFSRegressor(early_stopping=True, validation_fraction=0.2),
     NNFSRegressor(optimizer="lbfgs"),
+    NNFSRegressor(weight_decay=0.01),
     # The checks shift their targets to >= 1 for it (tags.target_tags.
     # positive_only); at the default learning rate, 200 epochs of one batch
     # do not reach the R² of 0.5 that check_regressors_train asks for on

@@ -34,6 +34,7 @@ OTHER_VALUES = {
     "l2": 1.0,
     "bias_l1": 1.0,
     "bias_l2": 1.0,
+    "weight_decay": 0.5,
     "dropout": 0.5,
     "batch_size": 1,
     "max_iter": 1,
