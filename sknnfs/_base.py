@@ -44,7 +44,7 @@ from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
 from ._network import Network
-from ._optimizers import OPTIMIZERS, SCHEDULES
+from ._optimizers import OPTIMIZERS
 from ._persistence import (
     checked_parameters,
     loading_error,
@@ -52,6 +52,7 @@ from ._persistence import (
     state_to_pickle,
 )
 from ._prediction import checks_rows_in_first_layer, predict_outputs
+from ._schedules import HORIZON_SCHEDULES, SCHEDULES
 from ._training import History, Trainer, split_validation
 
 __all__ = ["BaseNNFS", "fit_context"]
@@ -116,6 +117,7 @@ PARAMETER_CONSTRAINTS = {
     "l2": [Interval(Real, 0, None, closed="left")],
     "bias_l1": [Interval(Real, 0, None, closed="left")],
     "bias_l2": [Interval(Real, 0, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_size": [
         StrOptions({"auto"}),
@@ -176,6 +178,7 @@ class BaseNNFS(
         l2,
         bias_l1,
         bias_l2,
+        weight_decay,
         dropout,
         batch_size,
         max_iter,
@@ -209,6 +212,7 @@ class BaseNNFS(
         self.l2 = l2
         self.bias_l1 = bias_l1
         self.bias_l2 = bias_l2
+        self.weight_decay = weight_decay
         self.dropout = dropout
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -263,6 +267,11 @@ class BaseNNFS(
     def _sample_weight_factors(self, y_encoded, sample_weight, *, incremental):
         """Per-sample factors (class weights) to multiply into sample_weight."""
         return None
+
+    def _label_smoothing(self):
+        """The label smoothing of the training loss (the classifier's
+        ``label_smoothing``); a regression target has none."""
+        return 0.0
 
     # ------------------------------------------------------------ validation
     def _hidden_sizes(self):
@@ -393,12 +402,21 @@ class BaseNNFS(
         return self
 
     def _check_partial_fit_settings(self):
-        """partial_fit trains one epoch: there is no split to stop early on."""
+        """partial_fit trains one epoch: there is no split to stop early on,
+        and no horizon to anneal the learning rate over."""
         if self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains "
                 "one epoch on the data it is given, with no validation split "
                 "and no stopping rule. Set early_stopping=False for partial_fit."
+            )
+        if self.learning_rate_schedule in HORIZON_SCHEDULES:
+            raise ValueError(
+                "partial_fit does not support learning_rate_schedule="
+                f"{self.learning_rate_schedule!r}: it anneals the learning rate "
+                "over the max_iter epochs of a fit, and partial_fit trains one "
+                "epoch a call, with no last epoch to anneal towards. Use fit, or "
+                "'constant', 'invscaling' or 'adaptive' for partial_fit."
             )
 
     def _check_same_network(self, hidden_sizes, incremental):
@@ -435,6 +453,7 @@ class BaseNNFS(
             hidden_activation=self.activation,
             loss=self._loss_name(),
             dropout=self.dropout,
+            label_smoothing=self._label_smoothing(),
             weight_init=self.weight_init,
             bias_init=self.bias_init,
             l1=self.l1,
@@ -451,13 +470,15 @@ class BaseNNFS(
 
     def _continued_trainer(self, incremental):
         """Copies of the fitted network and generator, with this call's
-        penalties and dropout; a new optimizer, or for ``partial_fit`` a copy
-        of the fitted one (its moments and ``t``) with this call's settings."""
+        penalties, dropout and label smoothing; a new optimizer, or for
+        ``partial_fit`` a copy of the fitted one (its moments and ``t``) with
+        this call's settings."""
         network = self._network.copy()
         network.set_penalties(
             l1=self.l1, l2=self.l2, bias_l1=self.bias_l1, bias_l2=self.bias_l2
         )
         network.set_dropout(self.dropout)
+        network.set_label_smoothing(self._label_smoothing())
         # A new kind of optimizer (or one after an 'lbfgs' fit, which leaves
         # none) starts anew.
         continued = type(self._optimizer) is OPTIMIZERS.get(self.optimizer)

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import log_loss
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -166,6 +166,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
     _parameter_constraints: dict = {
         **BaseNNFS._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -189,7 +190,9 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         l2=1e-3,
         bias_l1=0.0,
         bias_l2=0.0,
+        weight_decay=0.0,
         dropout=0.0,
+        label_smoothing=0.0,
         batch_size="auto",
         max_iter=200,
         max_fun=15000,
@@ -224,6 +227,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             l2=l2,
             bias_l1=bias_l1,
             bias_l2=bias_l2,
+            weight_decay=weight_decay,
             dropout=dropout,
             batch_size=batch_size,
             max_iter=max_iter,
@@ -239,6 +243,12 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             verbose=verbose,
         )
         self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Pickled before label smoothing: the value those classifiers trained with.
+        self.__dict__.setdefault("label_smoothing", 0.0)
 
     # ------------------------------------------------------------------- fit
     @fit_context
@@ -468,7 +478,11 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         class_weights[~np.isfinite(class_weights)] = 0.0
         return class_weights[class_indices]
 
+    def _label_smoothing(self):
+        return self.label_smoothing
+
     def _validation_score(self, outputs, y_encoded, sample_weight):
+        # The network's plain loss, not its (label-smoothed) training loss.
         return -float(
             np.average(
                 self._network.loss.forward(outputs, y_encoded), weights=sample_weight

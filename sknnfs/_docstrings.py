@@ -42,11 +42,12 @@ PARAMETERS = {
         "data sets. With ``'lbfgs'``, ``max_iter`` counts its iterations, "
         "``max_fun`` its loss evaluations and ``tol`` is its gradient "
         "tolerance; the minibatch, learning-rate and stopping-rule "
-        "parameters are ignored; ``dropout > 0``, ``early_stopping=True`` "
-        "and ``partial_fit`` are errors. L-BFGS assumes a smooth loss, and "
-        "the L1 penalties are not differentiable at zero: it follows their "
-        "subgradient ``l1 * sign(W)`` (0 at 0), which moves weights towards "
-        "zero but rarely onto it. A float32 network evaluates in float32; "
+        "parameters are ignored; ``dropout > 0``, ``weight_decay > 0``, "
+        "``early_stopping=True`` and ``partial_fit`` are errors. L-BFGS "
+        "assumes a smooth loss, and the L1 penalties are not differentiable "
+        "at zero: it follows their subgradient ``l1 * sign(W)`` (0 at 0), "
+        "which moves weights towards zero but rarely onto it. A float32 "
+        "network evaluates in float32; "
         "scipy's iterates are float64.",
     ),
     "learning_rate": ("float", "Initial learning rate of every optimizer."),
@@ -56,15 +57,23 @@ PARAMETERS = {
         "divided by ``1 + decay * t``, ``t`` counting the optimizer's steps.",
     ),
     "learning_rate_schedule": (
-        "{'constant', 'invscaling', 'adaptive'}",
-        "`MLPClassifier`'s ``learning_rate`` schedules, for every optimizer "
-        "but ``'lbfgs'``. ``'constant'`` keeps ``learning_rate``. "
-        "``'invscaling'`` sets it to "
+        "{'constant', 'invscaling', 'adaptive', 'cosine', 'flat_cosine'}",
+        "`MLPClassifier`'s ``learning_rate`` schedules and RealMLP's cosines "
+        "(Holzmüller et al. 2024), for every optimizer but ``'lbfgs'``. "
+        "``'constant'`` keeps ``learning_rate``. ``'invscaling'`` sets it to "
         "``learning_rate / (t_ + 1) ** power_t`` after each epoch, ``t_`` "
         "counting the training samples seen. ``'adaptive'`` divides it by 5 "
         "each time the stopping rule would stop (``partial_fit`` too), "
         "instead of stopping, and stops when such a plateau comes with the "
-        "rate already at most 1e-6. ``decay`` multiplies into each of them.",
+        "rate already at most 1e-6. ``'cosine'`` runs epoch ``e`` (from 0) "
+        "at ``learning_rate * (1 + cos(pi * e / max_iter)) / 2``, from "
+        "``learning_rate`` towards 0 after the last epoch; ``'flat_cosine'`` "
+        "keeps ``learning_rate`` for the first half of ``max_iter``, then "
+        "follows the cosine to 0 over the second half. The cosines anneal "
+        "over the ``max_iter`` epochs of each fit (a warm start runs them "
+        "again from ``learning_rate``; early stopping may end the fit before "
+        "the rate is low), and ``partial_fit``, which has no last epoch, "
+        "refuses them. ``decay`` multiplies into each schedule.",
     ),
     "power_t": ("float", "Exponent of the ``'invscaling'`` schedule."),
     "momentum": ("float", "Momentum of ``'sgd'``."),
@@ -109,10 +118,34 @@ PARAMETERS = {
     ),
     "bias_l1": ("float", "Penalty ``bias_l1 * sum(|b|)`` on every bias vector."),
     "bias_l2": ("float", "Penalty ``bias_l2 * sum(b**2)`` on every bias vector."),
+    "weight_decay": (
+        "float",
+        "Decoupled weight decay (AdamW, Loshchilov & Hutter 2019; a trick of "
+        "RealMLP, Holzmüller et al. 2024), for every optimizer but "
+        "``'lbfgs'`` (where it is an error): each step first multiplies every "
+        "weight matrix, not the biases, by ``1 - lr_t * weight_decay``, "
+        "``lr_t`` the step's scheduled and decayed learning rate, as "
+        "``torch.optim.AdamW`` does. Unlike ``l2``, it is no term of the "
+        "loss, so Adam's scaling of the gradient does not weaken it where "
+        "gradients are large. ``0`` switches it off.",
+    ),
     "dropout": (
         "float in [0, 1)",
         "Fraction of each hidden layer's units dropped while training "
         "(inverted dropout: nothing changes at prediction time).",
+    ),
+    "label_smoothing": (
+        "float in [0, 1)",
+        "Label smoothing of the training loss (Szegedy et al. 2016; a trick "
+        "of RealMLP, Holzmüller et al. 2024): a sample of class ``k`` is "
+        "trained towards ``(1 - label_smoothing) * onehot(k) + "
+        "label_smoothing / n_classes`` instead of ``onehot(k)``; each "
+        "sigmoid output (two classes, or a label of a multilabel ``y``) "
+        "towards ``y * (1 - label_smoothing) + label_smoothing / 2``. It "
+        "acts in the training loss only (``loss_``, ``loss_curve_`` and, "
+        "with ``'lbfgs'``, the objective are the smoothed loss): "
+        "``predict_proba``, ``score`` and the early-stopping validation "
+        "score are the plain log-loss. ``0`` switches it off.",
     ),
     "batch_size": (
         "int or 'auto'",

@@ -103,6 +103,15 @@ def check_lbfgs_settings(estimator):
             "and dropout draws a new random mask at every evaluation. Use "
             "dropout=0.0, or a stochastic optimizer such as 'adam'."
         )
+    if estimator.weight_decay > 0:
+        raise ValueError(
+            f"weight_decay={estimator.weight_decay!r} cannot be used with "
+            "optimizer='lbfgs': decoupled weight decay shrinks the weights at "
+            "each step of a stochastic optimizer, outside the loss, and L-BFGS "
+            "takes no such steps: it minimises the loss. Use weight_decay=0.0 "
+            "(l2 adds a weight penalty to the loss L-BFGS minimises), or a "
+            "stochastic optimizer such as 'adam'."
+        )
     if estimator.early_stopping:
         raise ValueError(
             "early_stopping=True cannot be used with optimizer='lbfgs': L-BFGS "

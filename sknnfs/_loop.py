@@ -9,7 +9,7 @@ the stopping rule's settings and the callbacks, and runs::
         callbacks.begin_epoch()
         loss = epochs.train(trainer)          # one pass of training
         raise_if_diverged(loss, ...)          # then the validation score
-        optimizer.end_epoch(samples seen)     # the schedule's clock
+        optimizer.end_epoch(samples seen, share of max_epochs done)
         stop = plateau.should_stop(...)       # MLPClassifier's rule
         publish(history); remember it         # what Ctrl-C goes back to
         epoch_end(history); callbacks.end_epoch()
@@ -193,7 +193,9 @@ class EpochLoop:
         epoch_start = time.perf_counter()
         improved = self._train_and_score()
         optimizer, history = self.trainer.optimizer, self.history
-        optimizer.end_epoch(history.n_samples_seen)  # the schedule's clock
+        # The schedule's clocks: the samples seen, the share of max_epochs done.
+        progress = history.n_iter / self.max_epochs
+        optimizer.end_epoch(history.n_samples_seen, progress)
         # As in MLP, the rule runs after every epoch, partial_fit's too:
         # 'adaptive' lowers the rate there, although partial_fit never stops.
         stop = self.plateau.should_stop(self.n_iter_no_change, optimizer)

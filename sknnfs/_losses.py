@@ -224,10 +224,7 @@ class SigmoidBinaryCrossentropy(_Loss):
 
     def forward(self, logits, y_true):
         """Per-sample losses of shape (n_samples,)."""
-        logits, y_true = _as_2d(logits), _as_2d(y_true)
-        losses = np.maximum(logits, 0) - logits * y_true
-        losses += np.log1p(np.exp(-np.abs(logits)))
-        return np.mean(losses, axis=-1)
+        return self._sample_losses(_as_2d(logits), _as_2d(y_true))
 
     def backward(self, logits, y_true, sample_weight=None):
         """Gradient with respect to the logits."""
@@ -236,13 +233,20 @@ class SigmoidBinaryCrossentropy(_Loss):
     def loss_and_gradient(self, logits, y_true, sample_weight=None, out=None):
         """Loss and gradient with respect to the logits; see the class docstring."""
         logits, y_true = _as_2d(logits), _as_2d(y_true)
-        sample_losses = self.forward(logits, y_true)
+        sample_losses = self._sample_losses(logits, y_true)
         if sample_weight is not None:
             sample_losses = sample_losses * sample_weight
         gradient = sigmoid(logits, out=out)
         gradient -= y_true
         gradient /= logits.shape[1]
         return float(np.mean(sample_losses)), _scale_by_weight(gradient, sample_weight)
+
+    @staticmethod
+    def _sample_losses(logits, y_true):
+        """``mean(max(z, 0) - z y + log(1 + exp(-|z|)))`` over the outputs."""
+        losses = np.maximum(logits, 0) - logits * y_true
+        losses += np.log1p(np.exp(-np.abs(logits)))
+        return np.mean(losses, axis=-1)
 
     @staticmethod
     def output_activation(logits):

@@ -21,6 +21,7 @@ import copy
 import numpy as np
 
 from ._activations import ACTIVATIONS
+from ._label_smoothing import label_smoothed
 from ._layers import Dense, Dropout, as_generator
 from ._losses import LOSSES
 from ._memory import Workspace, count_parameters, layer_views
@@ -41,6 +42,9 @@ class Network:
         The output loss, fused with its output activation.
     dropout : float, default=0.0
         Fraction of each hidden layer's units dropped while training.
+    label_smoothing : float, default=0.0
+        Train a cross-entropy towards targets smoothed by this share
+        (`sknnfs._label_smoothing`).
     weight_init : {'he', 'glorot', 'nnfs'} or float, default='he'
     bias_init : {'zeros', 'glorot'}, default='zeros'
     l1, l2, bias_l1, bias_l2 : float, default=0.0
@@ -53,6 +57,11 @@ class Network:
     ----------
     layers : list of Dense
         The hidden layers, then the output layer.
+    loss : loss
+        The output loss: what predictions and validation scores read.
+    training_loss : loss
+        The loss that training minimises: ``loss``, or its label-smoothed
+        form.
     flat_params : ndarray of shape (n_parameters,)
         Every layer's weights and biases; the layers hold views into it.
 
@@ -76,6 +85,7 @@ class Network:
         hidden_activation="relu",
         loss="softmax_crossentropy",
         dropout=0.0,
+        label_smoothing=0.0,
         weight_init="he",
         bias_init="zeros",
         l1=0.0,
@@ -90,6 +100,7 @@ class Network:
         self.layer_sizes = tuple(int(size) for size in layer_sizes)
         self.hidden_activation = ACTIVATIONS[hidden_activation]()
         self.loss = LOSSES[loss]()
+        self.set_label_smoothing(label_smoothing)
         self.dropout = Dropout(dropout)
         # Allocated first; each layer draws its initial values into its views.
         self.flat_params = np.zeros(count_parameters(self.layer_sizes), self.dtype)
@@ -121,6 +132,8 @@ class Network:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        if "training_loss" not in state:  # pickled before label smoothing
+            self.set_label_smoothing(0.0)
         self._bind_layers()
 
     def _bind_layers(self):
@@ -143,8 +156,9 @@ class Network:
     def copy(self):
         """A copy to train on: its own parameters, layers and settings.
 
-        The activation, the loss and the dropout block keep no state: they
-        are shared (`set_dropout` replaces the block rather than change it).
+        The activation, the losses and the dropout block keep no state: they
+        are shared (`set_dropout` and `set_label_smoothing` replace them
+        rather than change them).
         """
         network = copy.copy(self)
         network.flat_params = self.flat_params.copy()
@@ -153,9 +167,9 @@ class Network:
         return network
 
     # -------------------------------------------------------------- settings
-    # Penalties and dropout are read at every step: they may change between
-    # training runs. The layer sizes, the activation, the loss and the dtype
-    # make the network what it is: they cannot.
+    # Penalties, dropout and label smoothing are read at every step: they may
+    # change between training runs. The layer sizes, the activation, the loss
+    # and the dtype make the network what it is: they cannot.
     def set_penalties(self, *, l1=0.0, l2=0.0, bias_l1=0.0, bias_l2=0.0):
         """Set the L1/L2 penalties of every layer (for the steps that follow)."""
         for layer in self.layers:
@@ -165,6 +179,14 @@ class Network:
     def set_dropout(self, rate):
         """Set the fraction of hidden units dropped while training."""
         self.dropout = Dropout(rate)
+
+    def set_label_smoothing(self, epsilon):
+        """Set the label smoothing of the training loss (0 for none).
+
+        ``loss`` stays the plain loss: only ``training_loss`` is smoothed.
+        """
+        self.label_smoothing = epsilon
+        self.training_loss = label_smoothed(self.loss, epsilon)
 
     @property
     def hidden_sizes(self):
@@ -197,6 +219,12 @@ class Network:
     @property
     def n_outputs(self):
         return self.layer_sizes[-1]
+
+    @property
+    def weight_matrices(self):
+        """list of ndarray: every layer's weights (views into ``flat_params``),
+        without the biases: what weight decay shrinks."""
+        return [layer.weights for layer in self.layers]
 
     @property
     def hidden_layers(self):
@@ -276,7 +304,8 @@ class Network:
         Returns
         -------
         loss : float
-            Mean data loss of the batch plus the regularization penalty.
+            Mean data loss of the batch (of ``training_loss``) plus the
+            regularization penalty.
         grads : ndarray of shape (n_parameters,)
             The gradient of ``loss`` with respect to ``flat_params`` (the
             workspace's ``flat_grads``, overwritten by its next use).
@@ -293,7 +322,7 @@ class Network:
             )
             caches.append(cache)
         logits, output_cache = self.output_layer.forward(hidden, out=outputs[-1])
-        loss, dlogits = self.loss.loss_and_gradient(
+        loss, dlogits = self.training_loss.loss_and_gradient(
             logits, y, sample_weight, out=logits
         )
         if self.is_penalized:

@@ -15,37 +15,65 @@ The learning rate of a step is the schedule's rate times the book's decay::
 
     lr_t = scheduled_learning_rate / (1 + decay * t)
 
-where ``t`` counts the steps taken before this one, and the schedule is
-`MLPClassifier`'s ``learning_rate`` option: ``'constant'`` keeps
-``learning_rate``; ``'invscaling'`` sets ``learning_rate / (t_ + 1)**power_t``
-at the end of each epoch (`end_epoch`), ``t_`` counting the training samples
-seen; ``'adaptive'`` divides the rate by 5 each time the training loop
-reports a plateau (`reduce_learning_rate_on_plateau`).
+where ``t`` counts the steps taken before this one, and the schedule
+(`sknnfs._schedules`) is `MLPClassifier`'s ``learning_rate`` option or one
+of RealMLP's cosines: ``'constant'`` keeps ``learning_rate``;
+``'invscaling'``, ``'cosine'`` and ``'flat_cosine'`` set the rate at the end
+of each epoch (`end_epoch`), from the training samples seen or the share of
+the fit's epochs done; ``'adaptive'`` divides the rate by 5 each time the
+training loop reports a plateau (`reduce_learning_rate_on_plateau`).
 
-This module imports only NumPy and the engine's kernels.
+With ``weight_decay`` (AdamW's decoupled weight decay, Loshchilov & Hutter
+2019), each step first shrinks the weights, ``W *= 1 - lr_t * weight_decay``
+(`decay_weights`), then applies the optimizer's update, as
+``torch.optim.AdamW`` does.
+
+This module imports only NumPy, the engine's kernels and the schedules.
 """
 
 import numpy as np
 
 from ._kernels import adam_update, scaled_step
+from ._schedules import (
+    ADAPTIVE_FACTOR,
+    ADAPTIVE_MIN_LEARNING_RATE,
+    SCHEDULES,
+    rate_for_next_epoch,
+)
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "SCHEDULES"]
-
-
-SCHEDULES = ("constant", "invscaling", "adaptive")
-
-# MLPClassifier's 'adaptive' rule: the factor a plateau divides the rate by,
-# and the rate at or below which a plateau ends training instead.
-ADAPTIVE_FACTOR = 5.0
-ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "decay_weights"]
 
 
 # What steps and schedules change, as opposed to the hyperparameters.
 _STEP_STATE = ("iterations", "state", "scheduled_learning_rate")
 
 
+def decay_weights(weights, learning_rate, weight_decay):
+    """Decoupled weight decay, in place: ``W *= 1 - learning_rate * weight_decay``.
+
+    AdamW's decay (Loshchilov & Hutter 2019): not the gradient of a
+    penalty, which Adam, Adagrad and RMSprop would divide by their running
+    scale of the gradient, but a shrinking of every weight by the same
+    factor at each step.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        The arrays to shrink (views into the parameters).
+    learning_rate : float
+        The step's learning rate, ``lr_t``.
+    weight_decay : float
+    """
+    factor = 1 - learning_rate * weight_decay
+    for array in weights:
+        # In the array's dtype: a float64 factor would compute float32 in float64.
+        array *= array.dtype.type(factor)
+
+
 class _Optimizer:
-    def __init__(self, learning_rate, decay, learning_rate_schedule, power_t):
+    def __init__(
+        self, learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+    ):
         if learning_rate_schedule not in SCHEDULES:
             raise ValueError(
                 f"learning_rate_schedule must be one of {SCHEDULES}; "
@@ -55,17 +83,19 @@ class _Optimizer:
         self.decay = decay
         self.learning_rate_schedule = learning_rate_schedule
         self.power_t = power_t
+        self.weight_decay = weight_decay
         self.scheduled_learning_rate = learning_rate
         self.iterations = 0
         self.state = None
 
     def __setstate__(self, state):
         # sknnfs 0.1 pickled a thread-timing helper with every optimizer,
-        # and had no schedules.
+        # and had no schedules; weight decay came later still.
         state.pop("_blockwise", None)
         state.setdefault("learning_rate_schedule", "constant")
         state.setdefault("power_t", 0.5)
         state.setdefault("scheduled_learning_rate", state["learning_rate"])
+        state.setdefault("weight_decay", 0.0)
         self.__dict__.update(state)
 
     @property
@@ -73,23 +103,33 @@ class _Optimizer:
         """The learning rate the next step will use: scheduled, then decayed."""
         return self.scheduled_learning_rate / (1.0 + self.decay * self.iterations)
 
-    def end_epoch(self, n_samples_seen):
+    def end_epoch(self, n_samples_seen, progress=None):
         """Advance the schedule at the end of an epoch.
 
         Under ``'invscaling'`` the rate becomes
         ``learning_rate / (n_samples_seen + 1) ** power_t``, as
-        `MLPClassifier` sets it after each epoch.
+        `MLPClassifier` sets it after each epoch; under ``'cosine'`` and
+        ``'flat_cosine'`` it follows the cosine at ``progress``
+        (`sknnfs._schedules`).
 
         Parameters
         ----------
         n_samples_seen : int
             Training samples seen so far, this epoch's included (the
             estimator's ``t_``).
+        progress : float, optional
+            The share of the fit's epochs done, ``epochs / max_iter``;
+            needed by the cosines.
         """
-        if self.learning_rate_schedule == "invscaling":
-            self.scheduled_learning_rate = (
-                self.learning_rate / (n_samples_seen + 1) ** self.power_t
-            )
+        rate = rate_for_next_epoch(
+            self.learning_rate_schedule,
+            self.learning_rate,
+            power_t=self.power_t,
+            n_samples_seen=n_samples_seen,
+            progress=progress,
+        )
+        if rate is not None:
+            self.scheduled_learning_rate = rate
 
     def reduce_learning_rate_on_plateau(self):
         """Whether training goes on after a plateau, with a smaller rate.
@@ -107,7 +147,7 @@ class _Optimizer:
         self.scheduled_learning_rate /= ADAPTIVE_FACTOR
         return True
 
-    def step(self, params, grads, apply_update=None):
+    def step(self, params, grads, apply_update=None, weights=None):
         """Update every array in ``params`` in place from the matching ``grads``.
 
         Parameters
@@ -120,11 +160,19 @@ class _Optimizer:
             ``update(param, grad, *state)`` to ``arrays``. By default it is
             called once on the whole arrays; the estimators' training loop
             passes one that works block by block (`_parallel`).
+        weights : list of ndarray, optional
+            What ``weight_decay`` shrinks: views into ``params`` (the
+            estimators pass the weight matrices, not the biases). By default
+            every array of ``params``.
         """
         if self.state is None:
             self.state = [self._new_state(param) for param in params]
         learning_rate = self.current_learning_rate
         self.iterations += 1
+        if self.weight_decay:
+            decay_weights(
+                params if weights is None else weights, learning_rate, self.weight_decay
+            )
 
         def update(param, grad, *state):
             self._update(param, grad, state, learning_rate)
@@ -193,11 +241,14 @@ class SGD(_Optimizer):
     decay : float, default=0.0
     momentum : float, default=0.0
     nesterov : bool, default=False
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -209,8 +260,11 @@ class SGD(_Optimizer):
         nesterov=False,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.momentum = momentum
         self.nesterov = nesterov
 
@@ -256,11 +310,14 @@ class Adagrad(_Optimizer):
     learning_rate : float, default=1.0
     decay : float, default=0.0
     epsilon : float, default=1e-7
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -271,8 +328,11 @@ class Adagrad(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
 
     def _new_state(self, param):
@@ -294,11 +354,14 @@ class RMSprop(_Optimizer):
     decay : float, default=0.0
     epsilon : float, default=1e-7
     rho : float, default=0.9
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -310,8 +373,11 @@ class RMSprop(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
         self.rho = rho
 
@@ -346,11 +412,14 @@ class Adam(_Optimizer):
     epsilon : float, default=1e-7
     beta_1 : float, default=0.9
     beta_2 : float, default=0.999
-    learning_rate_schedule : {'constant', 'invscaling', 'adaptive'}, \
-            default='constant'
+    learning_rate_schedule : {'constant', 'invscaling', 'adaptive', 'cosine', \
+            'flat_cosine'}, default='constant'
         See the module docstring.
     power_t : float, default=0.5
         Exponent of ``'invscaling'``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay: each step first multiplies the weights by
+        ``1 - lr_t * weight_decay`` (see the module docstring).
     """
 
     def __init__(
@@ -363,8 +432,11 @@ class Adam(_Optimizer):
         *,
         learning_rate_schedule="constant",
         power_t=0.5,
+        weight_decay=0.0,
     ):
-        super().__init__(learning_rate, decay, learning_rate_schedule, power_t)
+        super().__init__(
+            learning_rate, decay, learning_rate_schedule, power_t, weight_decay
+        )
         self.epsilon = epsilon
         self.beta_1 = beta_1
         self.beta_2 = beta_2

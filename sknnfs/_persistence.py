@@ -8,8 +8,9 @@ classes (``skops.io.load`` asks for each one by name). So the pickled state
 rebuilds it:
 
 - the network: its constructor's arguments (layer sizes, the names of its
-  activation and loss, the dropout rate, the penalties, the dtype's name)
-  and ``flat_params``, every weight and bias in one array;
+  activation and loss, the dropout rate, the label smoothing, the
+  penalties, the dtype's name) and ``flat_params``, every weight and bias
+  in one array (a network saved before label smoothing has none);
 - the optimizer: its name in `OPTIMIZERS` and its attributes
   (hyperparameters, ``iterations``, and ``state``, its arrays);
 - the generator: ``bit_generator.state``, a dict of ints and a name.
@@ -93,6 +94,7 @@ def state_from_pickle(state, estimator_name):
     state.setdefault("learning_rate_schedule", "constant")
     state.setdefault("power_t", 0.5)
     state.setdefault("nesterov", False)
+    state.setdefault("weight_decay", 0.0)
     if "n_iter_" in state:
         # Fitted before the stopping rule's count was kept between calls.
         state.setdefault("_no_improvement_count", 0)
@@ -241,6 +243,7 @@ def _network_to_builtins(network):
         "hidden_activation": network.hidden_activation_name,
         "loss": network.loss_name,
         "dropout": network.dropout.rate,
+        "label_smoothing": network.label_smoothing,
         # Every layer of a Network has the same penalties.
         "l1": first_layer.l1,
         "l2": first_layer.l2,

@@ -4,7 +4,8 @@ The training loop (`sknnfs._loop.EpochLoop`) runs epochs; an epoch is
 `Trainer.run_epoch` over `minibatches`; a step is `Trainer.train_step`::
 
     loss, grads = network.loss_and_gradients(X_batch, y_batch, weight_batch, ...)
-    optimizer.step([network.flat_params], [grads], apply_update=blockwise)
+    optimizer.step([network.flat_params], [grads], apply_update=blockwise,
+                   weights=network.weight_matrices)
 
 After each epoch, `raise_if_diverged` checks the loss, the weights and the
 validation outputs, `Plateau` applies MLPClassifier's stopping rule to the
@@ -113,13 +114,17 @@ class Trainer:
 
     def train_step(self, X_batch, y_batch, weight_batch):
         """Forward, loss and gradient, backward, optimizer step: the batch loss."""
-        loss, grads = self.network.loss_and_gradients(
+        network = self.network
+        loss, grads = network.loss_and_gradients(
             X_batch, y_batch, weight_batch, self.rng, self.workspace
         )
         if self.start_loss is None:
             self.start_loss = loss
         self.optimizer.step(
-            [self.network.flat_params], [grads], apply_update=self.blockwise
+            [network.flat_params],
+            [grads],
+            apply_update=self.blockwise,
+            weights=network.weight_matrices,  # weight decay spares the biases
         )
         return loss
 

@@ -35,6 +35,7 @@ from sklearn.utils._param_validation import (
 
 from ._base import BaseNNFS
 from ._optimizers import OPTIMIZERS
+from ._schedules import EPOCH_SCHEDULES
 
 __all__ = ["Checkpoint", "ReduceLROnPlateau"]
 
@@ -125,7 +126,8 @@ class ReduceLROnPlateau(_PerFitCallback):
     ``min_learning_rate`` bounds the scheduled rate, which the decay then
     divides as usual. It combines with ``learning_rate_schedule='constant'``
     and ``'adaptive'`` (whose own divisions by 5 multiply in), not with
-    ``'invscaling'``, which sets the rate anew after every epoch.
+    ``'invscaling'``, ``'cosine'`` or ``'flat_cosine'``, which set the rate
+    anew after every epoch.
 
     Parameters
     ----------
@@ -229,12 +231,13 @@ class ReduceLROnPlateau(_PerFitCallback):
                 f"to lower. Use one of the stochastic optimizers "
                 f"{sorted(OPTIMIZERS)}."
             )
-        if estimator.learning_rate_schedule == "invscaling":
+        if estimator.learning_rate_schedule in EPOCH_SCHEDULES:
             raise ValueError(
-                "ReduceLROnPlateau cannot be used with "
-                "learning_rate_schedule='invscaling', which sets the learning "
-                "rate from the samples seen after every epoch and would undo "
-                "its reductions. Use 'constant' or 'adaptive'."
+                "ReduceLROnPlateau cannot be used with learning_rate_schedule="
+                f"{estimator.learning_rate_schedule!r}, which sets the learning "
+                "rate anew after every epoch (from the samples seen, or the "
+                "share of max_iter done) and would undo its reductions. Use "
+                "'constant' or 'adaptive'."
             )
         return SimpleNamespace(
             monitor=_resolved_monitor(self.monitor, estimator, "ReduceLROnPlateau"),

@@ -12,9 +12,9 @@ def step_rates(monkeypatch):
     rates = []
     step = _Optimizer.step
 
-    def recording_step(self, params, grads, apply_update=None):
+    def recording_step(self, params, grads, apply_update=None, weights=None):
         rates.append(self.current_learning_rate)
-        return step(self, params, grads, apply_update)
+        return step(self, params, grads, apply_update, weights)
 
     monkeypatch.setattr(_Optimizer, "step", recording_step)
     return rates

@@ -1,10 +1,11 @@
 """The package's layout holds: the book, the engine and the glue import what
 their role allows, read from each module's import statements.
 
-- the book (`_activations`, `_layers`, `_losses`, `_optimizers`, `_network`)
-  imports NumPy, the standard library's plain modules, each other and the
-  engine's NumPy-only modules (`_kernels`, `_memory`); never threads, timers,
-  BLAS limits, scipy or scikit-learn;
+- the book (`_activations`, `_layers`, `_losses`, `_label_smoothing`,
+  `_optimizers`, `_schedules`, `_network`) imports NumPy, the standard
+  library's plain modules, each other and the engine's NumPy-only modules
+  (`_kernels`, `_memory`); never threads, timers, BLAS limits, scipy or
+  scikit-learn;
 - `_kernels` and `_memory` import only NumPy (and functools/math);
 - only `_parallel` imports `threading` or `threadpoolctl`, and only the
   training drivers (`_training`, `_lbfgs`) and `_prediction` import
@@ -19,7 +20,15 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sknnfs"
 
-BOOK = {"_activations", "_layers", "_losses", "_optimizers", "_network"}
+BOOK = {
+    "_activations",
+    "_layers",
+    "_losses",
+    "_label_smoothing",
+    "_optimizers",
+    "_schedules",
+    "_network",
+}
 NUMPY_ENGINE = {"_kernels", "_memory"}
 GLUE = {
     "_base",

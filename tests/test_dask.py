@@ -7,6 +7,7 @@ receives an estimator through an object store (or joblib's memory mapping)
 gets read-only arrays, and training must go on from them.
 """
 
+import math
 import pickle
 import textwrap
 import warnings
@@ -369,6 +370,8 @@ LBFGS_CASES = {
         False,
     ),
     "regressor, two outputs, sample weights": (NNFSRegressor, {}, True),
+    # The partitions' objective is the network's training loss, smoothed.
+    "label smoothing": (NNFSClassifier, {"label_smoothing": 0.2}, False),
 }
 
 
@@ -493,6 +496,40 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     # the rest, once a round.
     held_out = 3 * np.ceil(0.2 * ROWS) + np.ceil(0.2 * (len(X) - 3 * ROWS))
     assert on_cluster.t_ == on_cluster.n_iter_ * (len(X) - held_out)
+
+
+def test_the_cosine_schedule_anneals_over_the_rounds(client, data, monkeypatch):
+    import sknnfs._distributed
+
+    X, y = data
+    rates = []  # the rate each round's chains start from
+    train_round = sknnfs._distributed._ClusterRounds.train
+
+    def recording_round(self, trainer):
+        rates.append(trainer.optimizer.current_learning_rate)
+        return train_round(self, trainer)
+
+    monkeypatch.setattr(sknnfs._distributed._ClusterRounds, "train", recording_round)
+    estimator = small_classifier(
+        learning_rate_schedule="cosine", max_iter=4, n_iter_no_change=np.inf
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(*as_dask(X, y))
+    assert rates == [0.01 * (1 + math.cos(math.pi * r / 4)) / 2 for r in range(4)]
+
+
+def test_weight_decay_shrinks_the_weights_on_the_cluster_too(client, data):
+    # Each step of each chain multiplies the weights by 1 - 0.01 * 5.
+    X, y = data
+    squares = {}
+    for weight_decay in (0.0, 5.0):
+        estimator = small_classifier(weight_decay=weight_decay, max_iter=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(*as_dask(X, y))
+        squares[weight_decay] = sum(float(np.sum(c**2)) for c in estimator.coefs_)
+    assert squares[5.0] < 0.5 * squares[0.0]
 
 
 def test_validation_scores_combine_exactly_across_partitions():

@@ -12,11 +12,14 @@ CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(dropout=0.2, l2=1e-3),
     NNFSClassifier(early_stopping=True, validation_fraction=0.2),
     NNFSClassifier(optimizer="lbfgs"),
+    NNFSClassifier(label_smoothing=0.1),
+    NNFSClassifier(learning_rate_schedule="flat_cosine"),
 ]
 REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
     NNFSRegressor(early_stopping=True, validation_fraction=0.2),
     NNFSRegressor(optimizer="lbfgs"),
+    NNFSRegressor(weight_decay=0.01),
     # The checks shift their targets to >= 1 for it (tags.target_tags.
     # positive_only); at the default learning rate, 200 epochs of one batch
     # do not reach the R² of 0.5 that check_regressors_train asks for on
@@ -64,6 +67,10 @@ _PARTIAL_FIT_EARLY_STOPPING = (
     "partial_fit refuses early_stopping=True (it has no validation split or "
     "stopping rule), as MLPClassifier and MLPRegressor do"
 )
+_PARTIAL_FIT_COSINE = (
+    "partial_fit refuses the cosine schedules, which anneal the learning rate "
+    "over the max_iter epochs of a fit: partial_fit has no last epoch"
+)
 _CHECKS_CALLING_PARTIAL_FIT = (
     "check_estimators_partial_fit_n_features",
     "check_n_features_in_after_fitting",
@@ -87,6 +94,9 @@ def expected_failed_checks(estimator):
         )
         for check in _CHECKS_CALLING_PARTIAL_FIT:
             failures[check] = _PARTIAL_FIT_EARLY_STOPPING
+    if estimator.learning_rate_schedule in ("cosine", "flat_cosine"):
+        for check in _CHECKS_CALLING_PARTIAL_FIT:
+            failures[check] = _PARTIAL_FIT_COSINE
     if estimator.learning_rate_schedule == "invscaling":
         failures["check_sample_weight_equivalence_on_dense_data"] = _REPEATED_ROWS_CLOCK
         failures["check_sample_weight_equivalence_on_sparse_data"] = (

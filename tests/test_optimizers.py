@@ -354,7 +354,7 @@ def test_adaptive_stops_on_the_decayed_rate():
 
 def test_an_unknown_schedule_is_a_clear_error():
     with pytest.raises(ValueError, match="learning_rate_schedule must be one of"):
-        Adam(learning_rate_schedule="cosine")
+        Adam(learning_rate_schedule="exponential")
 
 
 def test_optimizers_pickled_before_schedules_load_with_the_constant_one():

@@ -34,6 +34,7 @@ OTHER_VALUES = {
     "l2": 1.0,
     "bias_l1": 1.0,
     "bias_l2": 1.0,
+    "weight_decay": 0.5,
     "dropout": 0.5,
     "batch_size": 1,
     "max_iter": 1,
@@ -73,6 +74,7 @@ def other_values(estimator):
     values = {**OTHER_VALUES}
     if isinstance(estimator, NNFSClassifier):
         values["class_weight"] = "balanced"
+        values["label_smoothing"] = 0.1
     else:
         values["loss"] = [loss for loss in LOSSES if loss != estimator.loss]
     return values

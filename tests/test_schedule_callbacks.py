@@ -313,10 +313,13 @@ def test_shared_by_the_clones_of_a_search():
     "params, message",
     [
         (dict(optimizer="lbfgs"), "optimizer='lbfgs'"),
-        (
-            dict(learning_rate_schedule="invscaling"),
-            "learning_rate_schedule='invscaling'",
-        ),
+        *[
+            (
+                dict(learning_rate_schedule=schedule),
+                f"learning_rate_schedule={schedule!r}",
+            )
+            for schedule in ("invscaling", "cosine", "flat_cosine")
+        ],
     ],
 )
 @pytest.mark.parametrize("fitted", [False, True])

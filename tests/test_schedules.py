@@ -2,12 +2,15 @@
 
 The optimizers' rules are checked step by step in tests/test_optimizers.py;
 here the training loop drives them: the ``'invscaling'`` clock counts the
-samples seen at the end of each epoch, as `MLPClassifier`'s does, and under
+samples seen at the end of each epoch, as `MLPClassifier`'s does; under
 ``'adaptive'`` a plateau divides the learning rate by 5 instead of stopping,
-until the rate is at most 1e-6.
+until the rate is at most 1e-6; the cosines anneal the rate of epoch ``e``
+by ``t = e / max_iter``, each fit from ``learning_rate``.
 """
 
 import itertools
+import math
+import re
 import warnings
 
 import numpy as np
@@ -15,7 +18,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from sknnfs import NNFSClassifier, NNFSRegressor
+from sknnfs import SGD, NNFSClassifier, NNFSRegressor
 from sknnfs._training import Trainer
 
 RNG = np.random.default_rng(0)
@@ -161,6 +164,137 @@ def test_adaptive_with_a_rate_already_at_1e_6_stops_at_the_first_plateau(
         [1.1e-6, 2.2e-7], rel=1e-14
     )
     assert just_above.n_iter_ == 2 * constant.n_iter_ - 1
+
+
+# --------------------------------------------------------------------- cosines
+def cosine_rate(learning_rate, epoch, max_iter):
+    """Epoch ``epoch`` (from 0) of 'cosine': lr (1 + cos(pi t)) / 2, t = e / N."""
+    return learning_rate * (1 + math.cos(math.pi * epoch / max_iter)) / 2
+
+
+def flat_cosine_rate(learning_rate, epoch, max_iter):
+    """'flat_cosine': lr for t <= 1/2, then lr (1 + cos(pi (2 t - 1))) / 2."""
+    if 2 * epoch <= max_iter:
+        return learning_rate
+    return learning_rate * (1 + math.cos(math.pi * (2 * epoch / max_iter - 1))) / 2
+
+
+CLOSED_FORMS = {"cosine": cosine_rate, "flat_cosine": flat_cosine_rate}
+# Every epoch runs: the stopping rule never stops.
+ALL_EPOCHS = dict(hidden_layer_sizes=(4,), n_iter_no_change=np.inf, random_state=0)
+
+
+@pytest.mark.parametrize("max_iter", [10, 7])
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "rmsprop", "adam"])
+@pytest.mark.parametrize("schedule", CLOSED_FORMS)
+def test_the_rate_of_every_epoch_is_the_cosines(
+    schedule, optimizer, max_iter, epoch_rates
+):
+    estimator = NNFSClassifier(
+        optimizer=optimizer,
+        learning_rate=0.1,
+        learning_rate_schedule=schedule,
+        max_iter=max_iter,
+        **ALL_EPOCHS,
+    )
+    fit_quietly(estimator, X, y)
+    closed_form = CLOSED_FORMS[schedule]
+    assert epoch_rates == [closed_form(0.1, e, max_iter) for e in range(max_iter)]
+    # From learning_rate down, never to 0 within the fit.
+    assert epoch_rates[0] == 0.1
+    assert epoch_rates == sorted(epoch_rates, reverse=True) and epoch_rates[-1] > 0
+
+
+def test_flat_cosine_is_flat_for_the_first_half(epoch_rates):
+    estimator = NNFSRegressor(
+        learning_rate=0.01, learning_rate_schedule="flat_cosine", max_iter=8
+    )
+    fit_quietly(estimator.set_params(**ALL_EPOCHS), X, X[:, 0])
+    assert epoch_rates[:5] == [0.01] * 5  # t = 0, 1/8, ..., 4/8
+    assert epoch_rates[5:] == [
+        0.01 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3)
+    ]
+
+
+@pytest.mark.parametrize("schedule", CLOSED_FORMS)
+def test_decay_divides_the_cosines_step_by_step(schedule, step_rates):
+    # 10 samples in batches of 5: two steps per epoch, t counting the steps.
+    estimator = NNFSClassifier(
+        optimizer="sgd",
+        learning_rate=0.1,
+        decay=0.01,
+        learning_rate_schedule=schedule,
+        batch_size=5,
+        max_iter=4,
+        **ALL_EPOCHS,
+    )
+    fit_quietly(estimator, X, y)
+    closed_form = CLOSED_FORMS[schedule]
+    expected = [closed_form(0.1, step // 2, 4) / (1 + 0.01 * step) for step in range(8)]
+    assert step_rates == expected
+
+
+def test_a_warm_start_runs_the_cosine_again_over_its_max_iter(epoch_rates):
+    estimator = NNFSClassifier(
+        learning_rate=0.1,
+        learning_rate_schedule="cosine",
+        max_iter=4,
+        warm_start=True,
+        **ALL_EPOCHS,
+    )
+    fit_quietly(estimator, X, y)
+    fit_quietly(estimator.set_params(max_iter=3), X, y)
+    assert epoch_rates == [cosine_rate(0.1, e, 4) for e in range(4)] + [
+        cosine_rate(0.1, e, 3) for e in range(3)
+    ]
+
+
+def test_early_stopping_keeps_the_horizon_of_max_iter(epoch_rates):
+    # Stopped by the rule long before max_iter: the rate never got low.
+    estimator = NNFSClassifier(
+        learning_rate=1e-4,
+        learning_rate_schedule="cosine",
+        tol=1e9,
+        n_iter_no_change=2,
+        max_iter=100,
+        hidden_layer_sizes=(4,),
+        random_state=0,
+    )
+    fit_quietly(estimator, X, y)
+    assert estimator.n_iter_ == len(epoch_rates) < 100
+    assert epoch_rates == [cosine_rate(1e-4, e, 100) for e in range(len(epoch_rates))]
+
+
+@pytest.mark.parametrize("estimator_class", [NNFSClassifier, NNFSRegressor])
+@pytest.mark.parametrize("schedule", CLOSED_FORMS)
+@pytest.mark.parametrize("fitted", [False, True])
+def test_partial_fit_refuses_the_cosines(estimator_class, schedule, fitted):
+    estimator = estimator_class(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    targets = y if estimator_class is NNFSClassifier else X[:, 0]
+    keywords = {"classes": [0, 1]} if estimator_class is NNFSClassifier else {}
+    if fitted:
+        fit_quietly(estimator, X, targets)
+    estimator.set_params(learning_rate_schedule=schedule)
+    before = estimator.__dict__.copy()
+    message = (
+        f"partial_fit does not support learning_rate_schedule={schedule!r}: it "
+        "anneals the learning rate over the max_iter epochs of a fit"
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        estimator.partial_fit(X, targets, **keywords)
+    # The estimator is as it was: fitted, or not.
+    assert estimator.__dict__.keys() == before.keys()
+    assert all(estimator.__dict__[name] is value for name, value in before.items())
+
+
+def test_the_optimizer_needs_the_share_of_epochs_done_for_a_cosine():
+    optimizer = SGD(0.1, learning_rate_schedule="cosine")
+    optimizer.end_epoch(50, progress=0.25)
+    assert optimizer.scheduled_learning_rate == 0.1 * (1 + math.cos(math.pi / 4)) / 2
+    optimizer.end_epoch(100, progress=1.5)  # clipped at 1: never back up
+    assert optimizer.scheduled_learning_rate == 0.0
+    with pytest.raises(ValueError, match="'cosine' schedule needs the share"):
+        optimizer.end_epoch(150)
 
 
 # -------------------------------------------------------------------- nesterov
