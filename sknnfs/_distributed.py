@@ -60,6 +60,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
+from ._target_scaling import TargetMoments
 from ._training import History, Trainer, split_validation
 
 __all__ = ["fit_on_cluster", "is_dask_collection"]
@@ -939,9 +940,9 @@ class _R2Sums:
     """R² (``sklearn.metrics.r2_score``, averaged over the outputs) of
     several partitions, from sums that add exactly.
 
-    Each holds its weight, its weighted target means, the weighted squares
-    about them and the weighted squared residuals; two merge by Chan et
-    al.'s pairwise update of the squares about the mean.
+    Each holds the `TargetMoments` of its targets (their weight, weighted
+    means and weighted squares about them, which merge by Chan et al.'s
+    pairwise update) and its weighted squared residuals.
 
     Parameters
     ----------
@@ -950,29 +951,24 @@ class _R2Sums:
     """
 
     def __init__(self, predictions, y, weights):
+        self.targets = TargetMoments.of(y, weights)
         y = y.astype(np.float64)
         weights = np.ones(len(y)) if weights is None else weights.astype(np.float64)
-        self.weight = weights.sum()
-        self.mean = weights @ y / self.weight
-        self.squares = weights @ (y - self.mean) ** 2
         self.residuals = weights @ (y - predictions) ** 2
 
     def __add__(self, other):
         merged = copy.copy(self)
-        merged.weight = self.weight + other.weight
-        delta = other.mean - self.mean
-        share = other.weight / merged.weight
-        merged.mean = self.mean + delta * share
-        merged.squares = self.squares + other.squares + delta**2 * self.weight * share
+        merged.targets = self.targets + other.targets
         merged.residuals = self.residuals + other.residuals
         return merged
 
     def score(self):
         """R², with r2_score's values where the targets are constant: 1 for a
         perfect prediction, else 0."""
-        constant = self.squares == 0
+        squares = self.targets.squares
+        constant = squares == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            scores = 1 - self.residuals / self.squares
+            scores = 1 - self.residuals / squares
         scores[constant] = np.where(self.residuals[constant] == 0, 1.0, 0.0)
         return float(scores.mean())
 

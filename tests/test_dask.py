@@ -495,6 +495,27 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     assert on_cluster.t_ == on_cluster.n_iter_ * (len(X) - held_out)
 
 
+@pytest.mark.parametrize("zero_first", [False, True])
+def test_partitions_whose_rows_weigh_nothing_add_nothing_to_r2(zero_first):
+    from sklearn.metrics import r2_score
+
+    from sknnfs._distributed import _R2Sums
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(3.0, 2.0, (30, 2))
+    predictions = y + rng.normal(0.0, 1.0, y.shape)
+    weights = rng.uniform(0.5, 2.0, 30)
+    weights[:10] = 0.0
+    parts = [
+        _R2Sums(predictions[rows], y[rows], weights[rows])
+        for rows in (slice(0, 10), slice(10, 20), slice(20, 30))
+    ]
+    combined = parts[0] + parts[1] if zero_first else parts[1] + parts[0]
+    combined = combined + parts[2]
+    expected = r2_score(y, predictions, sample_weight=weights)
+    assert combined.score() == pytest.approx(expected, rel=1e-12)
+
+
 def test_validation_scores_combine_exactly_across_partitions():
     from sklearn.metrics import r2_score
 
