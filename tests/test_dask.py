@@ -468,6 +468,8 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     client, data, regression_data, estimator_class, epoch_weights
 ):
     X, y = data if estimator_class is NNFSClassifier else regression_data
+    # Settings measured to stop early; for the regressor on its raw targets.
+    raw_targets = {"target_scaling": None} if estimator_class is NNFSRegressor else {}
     estimator = estimator_class(
         hidden_layer_sizes=(8,),
         learning_rate=0.1,
@@ -477,6 +479,7 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
         tol=0.0,
         max_iter=30,
         random_state=0,
+        **raw_targets,
     )
     on_cluster = estimator.fit(*as_dask(X, y))
     scores = on_cluster.validation_scores_
@@ -493,6 +496,29 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     # the rest, once a round.
     held_out = 3 * np.ceil(0.2 * ROWS) + np.ceil(0.2 * (len(X) - 3 * ROWS))
     assert on_cluster.t_ == on_cluster.n_iter_ * (len(X) - held_out)
+
+
+def test_the_cluster_fit_scales_the_targets_as_a_single_machine_fit(
+    client, regression_data
+):
+    X, y = regression_data
+    y = y * [1e5, 3.0] + [3e6, -40.0]  # house prices, and a small output
+    sample_weight = weights_for(y)
+    sample_weight[ROWS : 2 * ROWS - 5] = 0.0  # a partition that weighs little
+    estimator = NNFSRegressor(
+        hidden_layer_sizes=(8,), optimizer="lbfgs", max_iter=10, random_state=0
+    )
+    on_cluster, local = both_fits(estimator, X, y, sample_weight)
+    mean = np.average(y, axis=0, weights=sample_weight)
+    std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
+    for fit in (on_cluster, local):
+        np.testing.assert_allclose(fit.target_mean_, mean, rtol=1e-12)
+        np.testing.assert_allclose(fit.target_scale_, std, rtol=1e-12)
+    # The partitions were scaled as the single machine scales y: L-BFGS
+    # follows the same losses to the same model.
+    np.testing.assert_allclose(on_cluster.loss_curve_, local.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(on_cluster.predict(X), local.predict(X), rtol=1e-6)
+    assert local.score(X, y) > 0.5  # scaled targets, learnt
 
 
 @pytest.mark.parametrize("zero_first", [False, True])
