@@ -113,10 +113,10 @@ folds), ``--half {meta-train,held-out,both}`` (default both), ``--dataset
 NAME`` (repeatable filter), ``--n-jobs N`` (joblib processes over data sets
 and repeats; default 1), ``--params JSON`` (settings for OUR estimators, e.g.
 ``'{"learning_rate": 0.003}'``, to evaluate a candidate default without
-editing the package; given to the classifier and the regressor alike), ``--peers-from PATH``
-(fit ours only and take MLP's and HGB's results from an earlier ``--save``
-of the same folds: for tuning, since the peers do not change; their fit
-seconds are then another run's),
+editing the package; given to the classifier and the regressor alike),
+``--peers-from PATH`` (fit ours only and take MLP's and HGB's results
+from an earlier ``--save`` of the same folds: for tuning, since the peers
+do not change; their fit seconds are then another run's),
 ``--save PATH`` (every fold's results, the machine and the load averages, as
 JSON), ``--load PATH`` (print the tables of an earlier ``--save`` instead of
 fitting; ``--half`` and ``--dataset`` filter it).

@@ -53,9 +53,10 @@ from ._persistence import (
 )
 from ._prediction import checks_rows_in_first_layer, predict_outputs
 from ._schedules import HORIZON_SCHEDULES, SCHEDULES
+from ._target_scaling import scaling_problem
 from ._training import History, Trainer, split_validation
 
-__all__ = ["BaseNNFS", "fit_context"]
+__all__ = ["BaseNNFS", "fit_context", "relative_sample_weight"]
 
 # Largest input prediction takes without validating it, when it need not be
 # converted or refused (see `BaseNNFS._is_ready_for_the_network`).
@@ -233,11 +234,13 @@ class BaseNNFS(
         """Check ``y`` alone (its type and shape); return it, tidied."""
 
     @abstractmethod
-    def _init_targets(self, y, *, classes, incremental):
+    def _init_targets(self, y, *, classes, incremental, sample_weight, target_moments):
         """On a fresh fit: set what ``y`` says about the outputs.
 
         The classifier sets ``classes_`` and ``n_outputs_``, the regressor
-        ``n_outputs_``.
+        ``n_outputs_`` and its target scaling, from the ``target_moments``
+        of the whole y when given (a cluster's partitions), else from ``y``
+        weighted by ``sample_weight`` (`relative_sample_weight`'s, or None).
         """
 
     def _check_warm_start_targets(self, y):
@@ -305,17 +308,9 @@ class BaseNNFS(
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
         """Combine sample_weight and class weights, normalised to mean one.
 
-        In float64 and divided by their maximum first: equal weights are no
-        weights at any scale (1e306 would overflow the sum, 1e-320 has lost
-        its digits), and the result fits in X's dtype.
+        ``sample_weight`` is `relative_sample_weight`'s, or None. The result
+        fits in X's dtype.
         """
-        if sample_weight is not None:
-            sample_weight = _divided_by_max(
-                _check_sample_weight(
-                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
-                ),
-                "sample_weight",
-            )
         factors = self._sample_weight_factors(
             y_encoded, sample_weight, incremental=incremental
         )
@@ -378,8 +373,15 @@ class BaseNNFS(
             y_numeric=False,
         )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
+        sample_weight = relative_sample_weight(sample_weight, X)
         y_encoded = self._training_targets(
-            y, reset, len(hidden_sizes), dtype, classes=classes, incremental=incremental
+            y,
+            reset,
+            len(hidden_sizes),
+            dtype,
+            classes=classes,
+            incremental=incremental,
+            sample_weight=sample_weight,
         )
         sample_weight = self._training_weights(
             sample_weight, X, y_encoded, incremental=incremental
@@ -433,11 +435,29 @@ class BaseNNFS(
             dtype=np.dtype(self.dtype or self._network.dtype).name,
         )
 
-    def _training_targets(self, y, reset, n_hidden, dtype, *, classes, incremental):
-        """``y`` checked and encoded; on a fresh fit, the output attributes set."""
+    def _training_targets(
+        self,
+        y,
+        reset,
+        n_hidden,
+        dtype,
+        *,
+        classes,
+        incremental,
+        sample_weight=None,
+        target_moments=None,
+    ):
+        """``y`` checked and encoded; on a fresh fit, the output attributes set
+        (see `_init_targets` for ``sample_weight`` and ``target_moments``)."""
         y = self._validate_targets(y)
         if reset:
-            self._init_targets(y, classes=classes, incremental=incremental)
+            self._init_targets(
+                y,
+                classes=classes,
+                incremental=incremental,
+                sample_weight=sample_weight,
+                target_moments=target_moments,
+            )
             self.n_layers_ = n_hidden + 2
             self.out_activation_ = OUT_ACTIVATIONS[self._loss_name()]
         elif not incremental:
@@ -777,7 +797,9 @@ def _fitted_attributes_problem(estimator, state):
         return f"its network's loss is {network.loss_name!r}, a classifier's"
     if state.get("_y_is_1d") and sizes[-1] != 1:
         return f"it predicts a 1-d y, where its network has {sizes[-1]} outputs"
-    return None
+    return scaling_problem(
+        state.get("target_mean_"), state.get("target_scale_"), sizes[-1], network.dtype
+    )
 
 
 def _classes_problem(state, network):
@@ -885,6 +907,32 @@ def _check_same_shape(network, continuation, **asked):
             f"{' and '.join(changes)} since the last fit; {continuation} continues "
             "the same network: fit with warm_start=False to train a new one"
         )
+
+
+def relative_sample_weight(sample_weight, X):
+    """``sample_weight`` checked for ``X``, in float64 and divided by its
+    maximum; None for None.
+
+    Equal weights are then no weights at any scale (1e306 would overflow
+    their sum, 1e-320 has lost its digits).
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+
+    Returns
+    -------
+    relative : ndarray of shape (n_samples,) or None
+    """
+    if sample_weight is None:
+        return None
+    return _divided_by_max(
+        _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        ),
+        "sample_weight",
+    )
 
 
 def _divided_by_max(weights, name):

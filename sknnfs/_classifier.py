@@ -327,7 +327,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             _check_indicator(y, "y")
         return y
 
-    def _init_targets(self, y, *, classes, incremental):
+    def _init_targets(self, y, *, classes, incremental, sample_weight, target_moments):
         self._multilabel = y.ndim == 2
         if self._multilabel:
             self.classes_ = np.arange(y.shape[1])

@@ -29,11 +29,13 @@ client sends parameters and receives sums.
 
 Before training, one pass checks every partition on its worker as ``fit``
 checks its data, and brings back what the client needs: the rows, the
-classes (each partition's distinct labels), and the sums that scale the
-sample and class weights to mean one over all the data (`_Survey`). Each
-partition is then prepared on its worker (checked, encoded, weighted, and
-with early stopping split into training and validation rows, by a generator
-of its own). The prepared partitions are persisted on the workers when they
+classes (each partition's distinct labels), the sums that scale the
+sample and class weights to mean one over all the data, and a regressor's
+weighted moments of y, merged into the mean and scale of its targets
+(`_Survey`, `sknnfs._target_scaling`). Each partition is then prepared on
+its worker (checked, encoded, its targets scaled, weighted, and with early
+stopping split into training and validation rows, by a generator of its
+own). The prepared partitions are persisted on the workers when they
 take at most `PERSIST_FRACTION` of the cluster's memory; otherwise each
 round recomputes them from their graph, which costs a read of the data per
 round but never needs all of it in memory at once.
@@ -60,6 +62,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
+from ._target_scaling import TargetMoments
 from ._training import History, Trainer, split_validation
 
 __all__ = ["fit_on_cluster", "is_dask_collection"]
@@ -83,6 +86,8 @@ _SHIPPED_ATTRIBUTES = (
     "_multilabel",
     "n_outputs_",
     "_y_is_1d",
+    "target_mean_",
+    "target_scale_",
 )
 NO_CLIENT = (
     "fit trains on a Dask cluster when X is a dask collection, but no "
@@ -264,7 +269,13 @@ def _start(estimator, client, meta, partitions):
     reset, dtype = _check_columns(estimator, meta, hidden_sizes)
     survey = _Survey(client, _worker_copy(estimator), partitions, dtype)
     class_labels = estimator._training_targets(
-        survey.targets, reset, len(hidden_sizes), dtype, classes=None, incremental=False
+        survey.targets,
+        reset,
+        len(hidden_sizes),
+        dtype,
+        classes=None,
+        incremental=False,
+        target_moments=survey.target_moments,
     )
     class_weight, weight_scales = survey.weighting(estimator, class_labels)
     if reset:
@@ -370,6 +381,9 @@ class _PartitionSurvey:
         Its largest sample weight (1 without sample weights).
     weight_total : float
         Its sample weights' sum relative to ``max_weight`` (its rows without).
+    target_moments : TargetMoments or None
+        A regressor's that scales its targets: the moments of its y, with
+        the weights relative to ``max_weight``.
     """
 
     def __init__(
@@ -380,6 +394,7 @@ class _PartitionSurvey:
         label_weights=None,
         max_weight=1.0,
         weight_total=0.0,
+        target_moments=None,
     ):
         self.n_rows = n_rows
         self.nbytes = nbytes
@@ -387,6 +402,7 @@ class _PartitionSurvey:
         self.label_weights = label_weights
         self.max_weight = max_weight
         self.weight_total = weight_total
+        self.target_moments = target_moments
 
 
 def _survey_partition(X, y, sample_weight, checker, dtype, index):
@@ -415,16 +431,19 @@ def _survey_partition(X, y, sample_weight, checker, dtype, index):
     relative = (
         weights / max_weight if weights is not None and max_weight > 0 else weights
     )
+    moments = None
     if is_classifier(checker):
         labels, label_weights = _label_summary(targets, relative)
     else:
         labels, label_weights = targets[:1], None
+        if checker.target_scaling is not None:
+            moments = TargetMoments.of(targets.reshape(len(targets), -1), relative)
     if targets.ndim < y.ndim:  # a column vector: the client warns about it
         labels = labels.reshape(-1, 1)
     nbytes = (X.data.nbytes if hasattr(X, "data") else X.nbytes) + y.nbytes
     total = X.shape[0] if relative is None else float(relative.sum())
     return _PartitionSurvey(
-        X.shape[0], nbytes, labels, label_weights, max_weight, total
+        X.shape[0], nbytes, labels, label_weights, max_weight, total, moments
     )
 
 
@@ -475,6 +494,9 @@ class _Survey:
     targets : ndarray
         Targets with the classes (or outputs) of the whole y: ``fit`` sets its
         target attributes from them.
+    target_moments : TargetMoments or None
+        For a regressor that scales its targets, the moments of the whole y,
+        weighted by the sample weights: ``fit`` learns its scaling from them.
     """
 
     def __init__(self, client, checker, partitions, dtype):
@@ -495,6 +517,18 @@ class _Survey:
         targets = [found.targets for found in self.surveys.values()]
         self.targets = _unique_rows(targets) if self.classifier else targets[0]
         self.largest_weight = max(found.max_weight for found in self.surveys.values())
+        self.target_moments = self._merged_moments()
+
+    def _merged_moments(self):
+        """The partitions' target moments merged, in the partitions' order,
+        with their weights relative to the largest weight; None if none."""
+        merged = None
+        for found in self.surveys.values():
+            if found.target_moments is None:
+                continue
+            moments = found.target_moments.reweighted(self._relative(found))
+            merged = moments if merged is None else merged + moments
+        return merged
 
     def weighting(self, estimator, class_labels):
         """The class weights, as a dict or None, and each partition's weight
@@ -605,13 +639,15 @@ def _prepare_partition(X, y, sample_weight, shipped, setup, index):
 
 def _partition_weights(estimator, sample_weight, X, y_encoded, setup, index):
     """The partition's share of the fit's weights (mean one over all rows)."""
+    from ._base import relative_sample_weight  # _base imports this module
+
     if setup.weight_scales is None:
         return None
     scale = setup.weight_scales[index]
     if scale == 0:  # it weighs nothing; `_training_weights` would refuse it
         return np.zeros(X.shape[0], dtype=X.dtype)
     weights = estimator._training_weights(
-        sample_weight, X, y_encoded, incremental=False
+        relative_sample_weight(sample_weight, X), X, y_encoded, incremental=False
     )
     weights *= weights.dtype.type(scale)
     return weights
@@ -939,9 +975,9 @@ class _R2Sums:
     """R² (``sklearn.metrics.r2_score``, averaged over the outputs) of
     several partitions, from sums that add exactly.
 
-    Each holds its weight, its weighted target means, the weighted squares
-    about them and the weighted squared residuals; two merge by Chan et
-    al.'s pairwise update of the squares about the mean.
+    Each holds the `TargetMoments` of its targets (their weight, weighted
+    means and weighted squares about them, which merge by Chan et al.'s
+    pairwise update) and its weighted squared residuals.
 
     Parameters
     ----------
@@ -950,29 +986,24 @@ class _R2Sums:
     """
 
     def __init__(self, predictions, y, weights):
+        self.targets = TargetMoments.of(y, weights)
         y = y.astype(np.float64)
         weights = np.ones(len(y)) if weights is None else weights.astype(np.float64)
-        self.weight = weights.sum()
-        self.mean = weights @ y / self.weight
-        self.squares = weights @ (y - self.mean) ** 2
         self.residuals = weights @ (y - predictions) ** 2
 
     def __add__(self, other):
         merged = copy.copy(self)
-        merged.weight = self.weight + other.weight
-        delta = other.mean - self.mean
-        share = other.weight / merged.weight
-        merged.mean = self.mean + delta * share
-        merged.squares = self.squares + other.squares + delta**2 * self.weight * share
+        merged.targets = self.targets + other.targets
         merged.residuals = self.residuals + other.residuals
         return merged
 
     def score(self):
         """R², with r2_score's values where the targets are constant: 1 for a
         perfect prediction, else 0."""
-        constant = self.squares == 0
+        squares = self.targets.squares
+        constant = squares == 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            scores = 1 - self.residuals / self.squares
+            scores = 1 - self.residuals / squares
         scores[constant] = np.where(self.residuals[constant] == 0, 1.0, 0.0)
         return float(scores.mean())
 

@@ -23,6 +23,25 @@ PARAMETERS = {
         "an exponential output (the network predicts the log of the mean) "
         "and non-negative targets.",
     ),
+    "target_scaling": (
+        "{'standard'} or None",
+        "``'standard'`` trains the network on ``(y - mean) / scale`` and "
+        "predicts ``outputs * scale + mean``, as RealMLP does (Holzmüller et "
+        "al. 2024): ``mean`` and ``scale`` are each output's mean and "
+        "standard deviation, weighted by ``sample_weight`` (scale 1 for a "
+        "constant output), so that the learning rate, initial weights and "
+        "penalties suit targets of any size. Under ``loss='poisson'`` the "
+        "targets are only divided by ``scale``, which keeps them "
+        "non-negative (the exponential output absorbs the factor). ``fit`` "
+        "learns them (``target_mean_``, ``target_scale_``), and so does the "
+        "first ``partial_fit`` from its rows; later ``partial_fit`` calls and "
+        "a warm start keep them, whatever ``target_scaling`` says then: the "
+        "weights were learnt for them. ``None`` trains on the raw targets, "
+        "as the book does. The training losses (``loss_``, ``loss_curve_``, "
+        "``best_loss_``) are those of the targets the network learns; "
+        "``score`` is R² in y's units, and the validation R² of early "
+        "stopping is the same in either.",
+    ),
     "hidden_layer_sizes": (
         "array-like of int",
         "Number of neurons (at least 1) of each hidden layer; ``()`` gives a "
@@ -257,6 +276,18 @@ ATTRIBUTES = {
     "n_layers_": ("int", "Number of layers, input and output included."),
     "n_outputs_": ("int", "Number of output units."),
     "out_activation_": ("str", "Activation of the output layer."),
+    "target_mean_": (
+        "ndarray of shape (``n_outputs_``,)",
+        "Added to the network's outputs to predict (float64): each output's "
+        "weighted mean of y; 0 under ``loss='poisson'`` and with "
+        "``target_scaling=None``.",
+    ),
+    "target_scale_": (
+        "ndarray of shape (``n_outputs_``,)",
+        "Multiplies the network's outputs to predict (float64): each "
+        "output's weighted standard deviation of y; 1 for a constant output "
+        "and with ``target_scaling=None``.",
+    ),
     "n_iter_": (
         "int",
         "Epochs run by the latest ``fit`` (with ``'lbfgs'``: L-BFGS "

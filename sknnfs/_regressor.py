@@ -1,5 +1,7 @@
 """NNFSRegressor: the book's regression network as a scikit-learn estimator."""
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import RegressorMixin
@@ -12,6 +14,14 @@ from ._base import BaseNNFS, fit_context
 from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._prediction import predict_outputs
+from ._target_scaling import (
+    TargetMoments,
+    identity_scaling,
+    scale_targets,
+    scaling_from_moments,
+    scaling_problem,
+    unscale_outputs,
+)
 
 __all__ = ["NNFSRegressor"]
 
@@ -54,11 +64,13 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
     _parameter_constraints: dict = {
         **BaseNNFS._parameter_constraints,
         "loss": [StrOptions({"squared_error", "absolute_error", "poisson"})],
+        "target_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
         self,
         loss="squared_error",
+        target_scaling="standard",
         hidden_layer_sizes=(100,),
         activation="relu",
         optimizer="adam",
@@ -129,6 +141,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             verbose=verbose,
         )
         self.loss = loss
+        self.target_scaling = target_scaling
 
     @fit_context
     def fit(self, X, y, sample_weight=None):
@@ -189,25 +202,51 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             )
         return y
 
-    def _init_targets(self, y, *, classes, incremental):
+    def _init_targets(self, y, *, classes, incremental, sample_weight, target_moments):
         self._y_is_1d = y.ndim == 1
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self.target_mean_, self.target_scale_ = self._learnt_scaling(
+            y, sample_weight, target_moments
+        )
+
+    def _learnt_scaling(self, y, sample_weight, target_moments):
+        """``(target_mean_, target_scale_)`` as ``target_scaling`` asks
+        (`sknnfs._target_scaling`): from ``target_moments`` if given, else
+        from ``y`` weighted by ``sample_weight``."""
+        if self.target_scaling is None:
+            return identity_scaling(self.n_outputs_)
+        if target_moments is None:
+            target_moments = TargetMoments.of(_as_columns(y), sample_weight)
+        return scaling_from_moments(target_moments, center=self.loss != "poisson")
 
     def _encode_targets(self, y, *, classes, dtype):
-        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        targets = _as_columns(y)
         if targets.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {targets.shape[1]} outputs but the regressor was fitted "
                 f"with {self.n_outputs_}"
             )
+        problem = scaling_problem(
+            self.target_mean_, self.target_scale_, self.n_outputs_, dtype
+        )
+        if problem is not None:  # targets beyond the range of a float32 network
+            raise ValueError(
+                f"y cannot be predicted in {np.dtype(dtype).name}: {problem}. "
+                "Fit with dtype='float64'."
+            )
+        # The network learns the scaled targets: the identity, without
+        # scaling, leaves them as they are.
+        targets = scale_targets(targets, self.target_mean_, self.target_scale_)
         self._check_target_scale(targets, dtype)
         return targets.astype(dtype, copy=False)
 
     def _check_target_scale(self, targets, dtype):
-        """The loss of predicting 0 for every target must be finite in ``dtype``.
+        """The loss of predicting 0 for every scaled target must be finite in
+        ``dtype``.
 
         Beyond that scale the loss overflows from the first step, which would
         otherwise be reported as divergence, blaming the learning rate.
+        Standardised targets are always within it.
         """
         largest = np.abs(targets, dtype=np.float64).max()
         power, what = (
@@ -219,15 +258,16 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             raise ValueError(
                 f"y has values up to {largest:.3g} in absolute value: their "
                 f"{what} {np.dtype(dtype)} in the {self.loss} loss. "
-                "Scale y, e.g. with sklearn.compose.TransformedTargetRegressor("
-                "NNFSRegressor(...), transformer=StandardScaler())."
+                "Scale y: target_scaling='standard' (the default) does it."
             )
 
     def _loss_name(self):
         return self.loss
 
     def _validation_score(self, outputs, y_encoded, sample_weight):
-        # R² of the predictions: the means under loss='poisson'.
+        # R² of the predictions (the means under loss='poisson'), for the
+        # scaled targets: each output's R² is that of the targets in their
+        # own units, since the same affine map takes both there.
         predictions = self._network.loss.output_activation(outputs)
         return r2_score(y_encoded, predictions, sample_weight=sample_weight)
 
@@ -243,7 +283,9 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``y`` was 1-D at fit time.
         """
-        predictions = self._predict_outputs(X)
+        predictions = unscale_outputs(
+            self._predict_outputs(X), self.target_mean_, self.target_scale_
+        )
         return predictions[:, 0] if self._y_is_1d else predictions
 
     def score(self, X, y, sample_weight=None):
@@ -263,7 +305,9 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
         y = self._validate_targets(y, loss=self._network.loss_name)
-        predictions = predict_outputs(self._network, X)
+        predictions = unscale_outputs(
+            predict_outputs(self._network, X), self.target_mean_, self.target_scale_
+        )
         if self._y_is_1d:
             predictions = predictions[:, 0]
         with np.errstate(over="ignore", invalid="ignore"):
@@ -278,6 +322,20 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             )
         return score
 
+    def __setstate__(self, state):
+        """Load a pickled state, as `BaseNNFS.__setstate__` does.
+
+        A regressor pickled before ``target_scaling`` existed learnt the raw
+        targets: it loads with ``target_scaling=None`` and the identity
+        scaling, and predicts as it did.
+        """
+        if "target_scaling" not in state:
+            state = {**state, "target_scaling": None}
+            if isinstance(state.get("n_outputs_"), Integral):
+                mean, scale = identity_scaling(state["n_outputs_"])
+                state["target_mean_"], state["target_scale_"] = mean, scale
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -285,9 +343,17 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         return tags
 
 
+# The target scaling's attributes follow those of the output layer.
+_SCALING_POSITION = FITTED_ATTRIBUTES.index("out_activation_") + 1
+
 fill_docstring(
     NNFSRegressor,
-    attributes=FITTED_ATTRIBUTES,
+    attributes=[
+        *FITTED_ATTRIBUTES[:_SCALING_POSITION],
+        "target_mean_",
+        "target_scale_",
+        *FITTED_ATTRIBUTES[_SCALING_POSITION:],
+    ],
     overrides={
         "weight_init": (
             "{'he', 'glorot', 'nnfs'}",
@@ -307,6 +373,13 @@ fill_docstring(
             "Hold out ``validation_fraction`` of the data, stop when its R² "
             "stops improving, and keep the best epoch's weights.",
         ),
+        "loss_": (
+            "float",
+            "Training loss of the last epoch (mean data loss plus penalty), "
+            "for the targets the network learns: the scaled ones with "
+            "``target_scaling='standard'``, as in ``loss_curve_`` and "
+            "``best_loss_``.",
+        ),
         "out_activation_": (
             "{'identity', 'exp'}",
             "The output layer is linear; with ``loss='poisson'`` its output "
@@ -314,6 +387,11 @@ fill_docstring(
         ),
     },
 )
+
+
+def _as_columns(y):
+    """``y`` of shape (n_samples, n_outputs): a 1-D ``y`` as one column."""
+    return y.reshape(-1, 1) if y.ndim == 1 else y
 
 
 def _numeric_target(y):

@@ -16,7 +16,8 @@ and ``probabilities`` (a tensor with
 ``options={id(model): {"zipmap": False}}``, otherwise skl2onnx's ZipMap of
 one dict per row). A regressor has one output, ``variable``, of shape
 (n_samples, n_outputs): (n_samples, 1) for a 1-D ``y``, as skl2onnx gives
-for `MLPRegressor`.
+for `MLPRegressor`; its network's outputs are unscaled as ``predict`` does,
+by a ``Mul`` by ``target_scale_`` and an ``Add`` of ``target_mean_``.
 
 skl2onnx and onnxruntime are the optional ``onnx`` extra
 (``pip install -e ".[onnx]"``). ``import sknnfs`` does not import this module,
@@ -335,8 +336,32 @@ def _add_most_probable_labels(scope, operator, container, proba_name, label_name
 
 
 def _convert_regressor(scope, operator, container):
-    """``variable``, as `NNFSRegressor.predict` computes it, always 2-D."""
-    _add_forward_pass(scope, operator, container, operator.outputs[0].full_name)
+    """``variable``, as `NNFSRegressor.predict` computes it, always 2-D: the
+    network's outputs times ``target_scale_``, plus ``target_mean_``, each
+    step left out where it changes nothing (a scale of 1, a mean of 0)."""
+    regressor = operator.raw_operator
+    mean, scale = regressor.target_mean_, regressor.target_scale_
+    steps = [
+        (op, kind, values)
+        for op, kind, values, changes in (
+            ("Mul", "target_scale", scale, (scale != 1).any()),
+            ("Add", "target_mean", mean, mean.any()),
+        )
+        if changes
+    ]
+    names = [scope.get_unique_variable_name("network_output") for _ in steps]
+    names.append(operator.outputs[0].full_name)
+    float_type = _add_forward_pass(scope, operator, container, names[0])
+    for (op, kind, values), input_name, out_name in zip(
+        steps, names[:-1], names[1:], strict=True
+    ):
+        constant_name = _add_initializer(scope, container, kind, values, float_type)
+        container.add_node(
+            op,
+            [input_name, constant_name],
+            out_name,
+            name=scope.get_unique_operator_name(op),
+        )
 
 
 def _add_forward_pass(scope, operator, container, output_name):
@@ -416,19 +441,10 @@ def _input_as(scope, operator, container, float_type):
 
 def _add_dense_layer(scope, container, input_name, parameters, float_type, out_name):
     """``out = input @ weights + biases``, the parameters as initializers."""
-    from onnx import TensorProto, numpy_helper
-
-    float_dtype = np.float64 if float_type == TensorProto.DOUBLE else np.float32
-    names = []
-    for kind, values in zip(("coefficient", "intercepts"), parameters, strict=True):
-        names.append(scope.get_unique_variable_name(kind))
-        # from_array stores the exact bytes, cast once to the graph's dtype.
-        container.add_initializer(
-            names[-1],
-            float_type,
-            list(values.shape),
-            numpy_helper.from_array(np.asarray(values, dtype=float_dtype)),
-        )
+    names = [
+        _add_initializer(scope, container, kind, values, float_type)
+        for kind, values in zip(("coefficient", "intercepts"), parameters, strict=True)
+    ]
     product_name = scope.get_unique_variable_name("product")
     container.add_node(
         "MatMul",
@@ -443,6 +459,22 @@ def _add_dense_layer(scope, container, input_name, parameters, float_type, out_n
         name=scope.get_unique_operator_name("Add"),
     )
     return out_name
+
+
+def _add_initializer(scope, container, kind, values, float_type):
+    """The name of a new initializer holding ``values`` in ``float_type``."""
+    from onnx import TensorProto, numpy_helper
+
+    float_dtype = np.float64 if float_type == TensorProto.DOUBLE else np.float32
+    name = scope.get_unique_variable_name(kind)
+    # from_array stores the exact bytes, cast once to the graph's dtype.
+    container.add_initializer(
+        name,
+        float_type,
+        list(values.shape),
+        numpy_helper.from_array(np.asarray(values, dtype=float_dtype)),
+    )
+    return name
 
 
 def _add_activation(scope, container, activation_op, input_name, out_name):

@@ -333,14 +333,16 @@ CASES = [
         kinds=("regressor",),
         y=lambda k: np.array([None, *Y_TARGETS[1:]], dtype=object),
     ),
+    # The raw targets the network learns with target_scaling=None.
     Case(
         "y is too large to square",
         r"y has values up to 2\.87e\+200 in absolute value: their squares "
-        r"overflow float64 in the squared_error loss\. Scale y, e\.g\. with "
-        r"sklearn\.compose\.TransformedTargetRegressor",
+        r"overflow float64 in the squared_error loss\. Scale y: "
+        r"target_scaling='standard' \(the default\) does it",
         FIT_METHODS,
         kinds=("regressor",),
         y=lambda k: Y_TARGETS * 1e200,
+        params={"target_scaling": None},
     ),
     Case(
         "y is too large to square in float32",
@@ -349,6 +351,7 @@ CASES = [
         kinds=("regressor",),
         X=lambda k: X_GOOD.astype(np.float32),
         y=lambda k: Y_TARGETS * 1e20,
+        params={"target_scaling": None},
     ),
     Case(
         "y is too large to sum",
@@ -357,7 +360,33 @@ CASES = [
         FIT_METHODS,
         kinds=("regressor",),
         y=lambda k: Y_TARGETS * 1e307,
+        params={"loss": "absolute_error", "target_scaling": None},
+    ),
+    # Targets whose standardisation itself overflows.
+    Case(
+        "y's variance overflows float64",
+        r"target_scaling='standard' cannot standardise y: the weighted mean or "
+        r"variance of its values overflows float64",
+        FIT_METHODS,
+        kinds=("regressor",),
+        y=lambda k: Y_TARGETS * 1e200,
+    ),
+    Case(
+        "y's mean overflows float64",
+        r"target_scaling='standard' cannot standardise y",
+        FIT_METHODS,
+        kinds=("regressor",),
+        y=lambda k: np.full(len(Y_TARGETS), 1.5e308),
         params={"loss": "absolute_error"},
+    ),
+    Case(
+        "y's mean is beyond float32",
+        r"y cannot be predicted in float32: target_mean_ is not finite in "
+        r"float32: .*Fit with dtype='float64'",
+        FIT_METHODS,
+        kinds=("regressor",),
+        X=lambda k: X_GOOD.astype(np.float32),
+        y=lambda k: Y_TARGETS + 1e39,
     ),
     Case(
         "y is sparse",

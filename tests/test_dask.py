@@ -471,6 +471,8 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     client, data, regression_data, estimator_class, epoch_weights
 ):
     X, y = data if estimator_class is NNFSClassifier else regression_data
+    # Settings measured to stop early; for the regressor on its raw targets.
+    raw_targets = {"target_scaling": None} if estimator_class is NNFSRegressor else {}
     estimator = estimator_class(
         hidden_layer_sizes=(8,),
         learning_rate=0.1,
@@ -480,6 +482,7 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
         tol=0.0,
         max_iter=30,
         random_state=0,
+        **raw_targets,
     )
     on_cluster = estimator.fit(*as_dask(X, y))
     scores = on_cluster.validation_scores_
@@ -530,6 +533,50 @@ def test_weight_decay_shrinks_the_weights_on_the_cluster_too(client, data):
             estimator.fit(*as_dask(X, y))
         squares[weight_decay] = sum(float(np.sum(c**2)) for c in estimator.coefs_)
     assert squares[5.0] < 0.5 * squares[0.0]
+
+
+def test_the_cluster_fit_scales_the_targets_as_a_single_machine_fit(
+    client, regression_data
+):
+    X, y = regression_data
+    y = y * [1e5, 3.0] + [3e6, -40.0]  # house prices, and a small output
+    sample_weight = weights_for(y)
+    sample_weight[ROWS : 2 * ROWS - 5] = 0.0  # a partition that weighs little
+    estimator = NNFSRegressor(
+        hidden_layer_sizes=(8,), optimizer="lbfgs", max_iter=10, random_state=0
+    )
+    on_cluster, local = both_fits(estimator, X, y, sample_weight)
+    mean = np.average(y, axis=0, weights=sample_weight)
+    std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
+    for fit in (on_cluster, local):
+        np.testing.assert_allclose(fit.target_mean_, mean, rtol=1e-12)
+        np.testing.assert_allclose(fit.target_scale_, std, rtol=1e-12)
+    # The partitions were scaled as the single machine scales y: L-BFGS
+    # follows the same losses to the same model.
+    np.testing.assert_allclose(on_cluster.loss_curve_, local.loss_curve_, rtol=1e-6)
+    np.testing.assert_allclose(on_cluster.predict(X), local.predict(X), rtol=1e-6)
+    assert local.score(X, y) > 0.5  # scaled targets, learnt
+
+
+@pytest.mark.parametrize("zero_first", [False, True])
+def test_partitions_whose_rows_weigh_nothing_add_nothing_to_r2(zero_first):
+    from sklearn.metrics import r2_score
+
+    from sknnfs._distributed import _R2Sums
+
+    rng = np.random.default_rng(1)
+    y = rng.normal(3.0, 2.0, (30, 2))
+    predictions = y + rng.normal(0.0, 1.0, y.shape)
+    weights = rng.uniform(0.5, 2.0, 30)
+    weights[:10] = 0.0
+    parts = [
+        _R2Sums(predictions[rows], y[rows], weights[rows])
+        for rows in (slice(0, 10), slice(10, 20), slice(20, 30))
+    ]
+    combined = parts[0] + parts[1] if zero_first else parts[1] + parts[0]
+    combined = combined + parts[2]
+    expected = r2_score(y, predictions, sample_weight=weights)
+    assert combined.score() == pytest.approx(expected, rel=1e-12)
 
 
 def test_validation_scores_combine_exactly_across_partitions():

@@ -155,7 +155,9 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(kind, monkeypatch
             raise KeyboardInterrupt
 
     monkeypatch.setattr(BaseNNFS, "_on_epoch_end", hook)
-    # A learning rate high enough for the validation score to go up and down.
+    # A learning rate high enough for the validation score to go up and down
+    # (measured for the regressor on its raw targets).
+    raw_targets = {"target_scaling": None} if kind == "regressor" else {}
     estimator = make_estimator(
         kind,
         early_stopping=True,
@@ -163,6 +165,7 @@ def test_an_interrupt_with_early_stopping_keeps_the_best_epoch(kind, monkeypatch
         learning_rate=0.3,
         tol=0.0,
         n_iter_no_change=100,
+        **raw_targets,
     )
     with pytest.warns(UserWarning, match=INTERRUPTED.format(14) + " of the best"):
         estimator.fit(X, Y[kind])

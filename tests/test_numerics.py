@@ -307,8 +307,10 @@ def test_a_diverging_regressor_with_early_stopping_names_the_divergence(seed):
 @numpy_overflow_warnings
 def test_weights_that_overflow_on_the_last_step_are_caught():
     # One batch, one epoch: the only loss is computed before the only step,
-    # so it is finite, but that step sends the weights to inf.
+    # so it is finite, but that step sends the weights to inf (measured on
+    # the raw targets, which the large y is for).
     regressor = NNFSRegressor(
+        target_scaling=None,
         optimizer="sgd",
         learning_rate=1e300,
         hidden_layer_sizes=(4,),
@@ -340,10 +342,12 @@ def test_a_diverging_warm_start_fit_restores_the_previous_model(kind):
 @pytest.mark.parametrize("kind", DIVERGING_DATA)
 def test_a_diverging_partial_fit_restores_the_previous_model(kind):
     estimator_class, y = DIVERGING_DATA[kind]
-    # Learning rates at which the first calls succeed and a later one diverges.
+    # Learning rates at which the first calls succeed and a later one diverges
+    # (measured for the regressor on its raw targets).
     learning_rate = {"classifier": 10.0, "regressor": 0.1}[kind]
+    raw_targets = {"target_scaling": None} if kind == "regressor" else {}
     estimator = estimator_class(
-        random_state=0, **{**DIVERGING, "learning_rate": learning_rate}
+        random_state=0, **{**DIVERGING, "learning_rate": learning_rate}, **raw_targets
     )
     extra = {"classes": np.unique(y)} if kind == "classifier" else {}
     states = []

@@ -233,7 +233,11 @@ def test_regressor_multi_output(dtype):
 def test_poisson_regressor_exponentiates_its_output(dtype):
     X = features()
     counts = np.floor(3 * np.abs(regression_targets(X)))
-    regressor = NNFSRegressor(loss="poisson", **SMALL).fit(X, counts)
+    # The network's own means, which the absolute float32 tolerance fits;
+    # exp's float32 error is relative, and the scaled model's means are
+    # larger: test_target_scaling.py compares its graph (Exp, then Mul).
+    regressor = NNFSRegressor(loss="poisson", target_scaling=None, **SMALL)
+    regressor.fit(X, counts)
     (predictions,) = run_onnx(to_onnx(regressor, X[:1].astype(dtype)), X.astype(dtype))
     assert_close(predictions, regressor.predict(X), dtype)
     assert (predictions > 0).all()

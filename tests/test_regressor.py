@@ -52,6 +52,14 @@ def hand_r2(y_true, y_pred, sample_weight=None):
     return float(np.mean(1 - residual_sum / total_sum))
 
 
+def targets_of_rows(X, y, X_rows):
+    """The targets in ``y`` of the rows of ``X`` that ``X_rows`` holds: a
+    validation split's targets as the user passed them (the network learns
+    them scaled)."""
+    positions = [int(np.flatnonzero((X == row).all(axis=1))[0]) for row in X_rows]
+    return y[positions]
+
+
 def regression_data(n_samples=120, n_outputs=None, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, 3))
@@ -182,7 +190,8 @@ def test_early_stopping_scores_r2_on_the_validation_split(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         regressor.fit(X, y)
-    ((_, (X_validation, y_validation, _)),) = splits
+    ((_, (X_validation, _, _)),) = splits
+    y_validation = targets_of_rows(X, y, X_validation)
     assert len(X_validation) == 40
     assert len(regressor.validation_scores_) == 15
     # The best epoch's weights are kept, and its score is R² on the split.
@@ -330,8 +339,11 @@ def test_absolute_error_trains_and_reduces_mae():
     assert mae(absolute, clean) < 0.3
     assert mae(absolute, clean) < 0.5 * mae(squared, clean)
     # The reported loss is the MAE (of the last epoch's batches, each before
-    # its step, hence only approximately).
-    assert absolute.loss_ == pytest.approx(mae(absolute, everything), rel=0.05)
+    # its step, hence only approximately) of the targets the network learns,
+    # y over its standard deviation.
+    assert absolute.loss_ == pytest.approx(
+        mae(absolute, everything) / np.std(y_dirty), rel=0.05
+    )
 
 
 def count_data(n_samples=200, seed=0):
@@ -364,7 +376,10 @@ def test_poisson_without_hidden_layers_is_the_poisson_glm():
         regressor = NNFSRegressor(max_iter=100, **FULL_BATCH_POISSON).fit(X, counts)
     glm = PoissonRegressor(alpha=0.0, tol=1e-12, max_iter=1000).fit(X, counts)
     np.testing.assert_allclose(regressor.coefs_[0][:, 0], glm.coef_, atol=1e-7)
-    np.testing.assert_allclose(regressor.intercepts_[0], [glm.intercept_], atol=1e-7)
+    # The network learns counts / std(counts): its bias absorbs the factor.
+    np.testing.assert_allclose(
+        regressor.intercepts_[0] + np.log(np.std(counts)), [glm.intercept_], atol=1e-7
+    )
     np.testing.assert_allclose(regressor.predict(X), glm.predict(X), rtol=1e-6)
     assert regressor.out_activation_ == "exp"
 
@@ -376,8 +391,11 @@ def test_poisson_predicts_exp_of_the_network_and_scores_r2():
         loss="poisson", hidden_layer_sizes=(8,), max_iter=5, random_state=0
     ).fit(X, counts)
     predictions = regressor.predict(X)
+    # The network learns counts / target_scale_: its means are scaled back.
+    scale = regressor.target_scale_[0]
+    assert scale == pytest.approx(np.std(counts), rel=1e-12)
     np.testing.assert_allclose(
-        predictions, np.exp(regressor._network.forward(X)[:, 0]), rtol=1e-15
+        predictions, np.exp(regressor._network.forward(X)[:, 0]) * scale, rtol=1e-15
     )
     assert (predictions > 0).all()
     assert regressor.score(X, counts) == pytest.approx(
@@ -398,7 +416,8 @@ def test_poisson_early_stopping_scores_r2_of_the_predicted_means(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         regressor = NNFSRegressor(max_iter=10, **settings).fit(X, counts)
-    ((_, (X_validation, y_validation, _)),) = splits
+    ((_, (X_validation, _, _)),) = splits
+    y_validation = targets_of_rows(X, counts, X_validation)
     # The scores are R² of the means exp(z), not of the logits z.
     assert regressor.best_validation_score_ == pytest.approx(
         hand_r2(y_validation, regressor.predict(X_validation)), rel=1e-10
