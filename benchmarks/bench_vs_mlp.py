@@ -314,6 +314,7 @@ def make_estimators(config, dtype, epochs=None, init="mlp"):
         max_iter=epochs,
         tol=0.0,
         n_iter_no_change=NEVER_STOP,
+        early_stopping=False,  # both train on every row, for max_iter epochs
         shuffle=True,
         random_state=0,
         beta_1=0.9,

@@ -57,6 +57,8 @@ for class_weight in (None, "balanced"):
             learning_rate=0.005,
             class_weight=class_weight,
             max_iter=100,
+            # Every row trained on, as when the recalls below were measured.
+            early_stopping=False,
             random_state=0,
         ),
     ).fit(X_train, y_train)

@@ -51,7 +51,14 @@ print(f"y has shape {Y.shape}: {n_labels} yes/no labels per sample")
 # cross-entropy summed over the labels, ours l2 * sum(W**2) to its mean over
 # the labels, so MLP's default alpha=1e-4 is l2 = 1e-4 / (2 * 200 * 5).
 alpha = 1e-4
-shared = dict(hidden_layer_sizes=(64,), batch_size=200, max_iter=200, random_state=0)
+# Both train on every row (MLP's default early_stopping=False; ours is 'auto').
+shared = dict(
+    hidden_layer_sizes=(64,),
+    batch_size=200,
+    max_iter=200,
+    early_stopping=False,
+    random_state=0,
+)
 models = {
     "NNFSClassifier": make_pipeline(
         StandardScaler(),

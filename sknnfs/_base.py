@@ -54,7 +54,13 @@ from ._persistence import (
 from ._prediction import checks_rows_in_first_layer, predict_outputs
 from ._schedules import HORIZON_SCHEDULES, SCHEDULES
 from ._target_scaling import scaling_problem
-from ._training import History, Trainer, split_validation
+from ._training import (
+    History,
+    Trainer,
+    early_stopping_demanded,
+    resolve_early_stopping,
+    split_validation,
+)
 
 __all__ = ["BaseNNFS", "fit_context", "relative_sample_weight"]
 
@@ -132,7 +138,7 @@ PARAMETER_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
         Options(Real, {np.inf}),
     ],
-    "early_stopping": ["boolean"],
+    "early_stopping": [StrOptions({"auto"}), "boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     "dtype": [
         None,
@@ -406,7 +412,7 @@ class BaseNNFS(
     def _check_partial_fit_settings(self):
         """partial_fit trains one epoch: there is no split to stop early on,
         and no horizon to anneal the learning rate over."""
-        if self.early_stopping:
+        if early_stopping_demanded(self.early_stopping):
             raise ValueError(
                 "partial_fit does not support early_stopping=True: it trains "
                 "one epoch on the data it is given, with no validation split "
@@ -543,7 +549,7 @@ class BaseNNFS(
             return fit_lbfgs(self, trainer, history, data, callback_data)
         with trainer.blas_turn():  # the same bits whatever other threads run
             validation = None
-            if stopping and self.early_stopping:
+            if stopping and self._holds_out_validation(data[0], data[2]):
                 X, y, sample_weight = data
                 data, held_out = split_validation(
                     X,
@@ -565,6 +571,19 @@ class BaseNNFS(
                 stopping=stopping,
                 callback_data=callback_data,
             )
+
+    def _holds_out_validation(self, X, sample_weight):
+        """Whether this stochastic ``fit`` holds out a validation split:
+        ``early_stopping``, with ``'auto'`` resolved for ``X``'s rows and
+        their training weights (`resolve_early_stopping`)."""
+        n_samples = X.shape[0]
+        if sample_weight is None:
+            n_candidates = n_samples
+        else:
+            n_candidates = int(np.count_nonzero(sample_weight > 0))
+        return resolve_early_stopping(
+            self.early_stopping, n_samples, n_candidates, self.validation_fraction
+        )
 
     def _run_loop(
         self,
@@ -790,6 +809,12 @@ def _fitted_attributes_problem(estimator, state):
         return (
             f"feature_names_in_ has {len(feature_names)} names, where its "
             f"network takes {sizes[0]} features"
+        )
+    split = state.get("validation_scores_") is not None
+    if state.get("do_early_stopping_", split) != split:
+        return (
+            f"do_early_stopping_ is {state['do_early_stopping_']!r}, where it "
+            f"has {'' if split else 'no '}validation_scores_"
         )
     if isinstance(estimator, ClassifierMixin):  # its tags read unset parameters
         return _classes_problem(state, network)

@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 
 from ._activations import log_softmax, sigmoid, softmax
 from ._base import BaseNNFS, fit_context
-from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
+from ._docstrings import EARLY_STOPPING_CHOICES, FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._losses import SigmoidBinaryCrossentropy
 from ._mlp_names import keywords_after_X_y
@@ -199,7 +199,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=24,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         class_weight=None,
         dtype=None,
@@ -607,10 +607,10 @@ fill_docstring(
             "and how they were chosen').",
         ),
         "early_stopping": (
-            "bool",
+            "'auto' or bool",
             "Hold out ``validation_fraction`` of the data (stratified), stop "
             "when its score (the negated log-loss) stops improving, and keep "
-            "the best epoch's weights.",
+            "the best epoch's weights. " + EARLY_STOPPING_CHOICES,
         ),
         "out_activation_": (
             "{'softmax', 'logistic'}",

@@ -63,7 +63,12 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
 from ._target_scaling import TargetMoments
-from ._training import History, Trainer, split_validation
+from ._training import (
+    History,
+    Trainer,
+    resolve_early_stopping,
+    split_validation,
+)
 
 __all__ = ["fit_on_cluster", "is_dask_collection"]
 
@@ -144,7 +149,7 @@ def _train_rounds(estimator, trainer, history, data, callback_data):
         trainer,
         _ClusterRounds(data),
         history,
-        _ClusterValidation(data) if estimator.early_stopping else None,
+        _ClusterValidation(data) if data.validation_fraction is not None else None,
         max_epochs=estimator.max_iter,
         stopping=True,
         callback_data=callback_data,
@@ -290,7 +295,9 @@ def _start(estimator, client, meta, partitions):
     setup = _Setup(
         dtype,
         weight_scales,
-        estimator.validation_fraction if estimator.early_stopping else None,
+        estimator.validation_fraction
+        if stochastic and _holds_out_validation(estimator, survey, weight_scales)
+        else None,
         # The split and the rounds draw from it: the published generator moves on.
         int(trainer.rng.integers(np.iinfo(np.int64).max)) if stochastic else 0,
     )
@@ -299,6 +306,27 @@ def _start(estimator, client, meta, partitions):
         client, worker_estimator, trainer.network, partitions, survey, setup
     )
     return trainer, history, data
+
+
+def _holds_out_validation(estimator, survey, weight_scales):
+    """Whether this stochastic fit holds out a validation split of each
+    partition: ``early_stopping``, with ``'auto'`` True when every partition
+    with rows can be split (`resolve_early_stopping`)."""
+
+    def n_candidates(index, found):
+        if weight_scales is not None and weight_scales[index] == 0:
+            return 0  # `_partition_weights` gives all its rows weight zero
+        return found.n_positive
+
+    return all(
+        resolve_early_stopping(
+            estimator.early_stopping,
+            found.n_rows,
+            n_candidates(index, found),
+            estimator.validation_fraction,
+        )
+        for index, found in survey.surveys.items()
+    )
 
 
 def _check_columns(estimator, meta, hidden_sizes):
@@ -379,6 +407,8 @@ class _PartitionSurvey:
         relative to ``max_weight`` (its count without sample weights).
     max_weight : float
         Its largest sample weight (1 without sample weights).
+    n_positive : int
+        Its rows of positive sample weight (all of them without weights).
     weight_total : float
         Its sample weights' sum relative to ``max_weight`` (its rows without).
     target_moments : TargetMoments or None
@@ -395,6 +425,7 @@ class _PartitionSurvey:
         max_weight=1.0,
         weight_total=0.0,
         target_moments=None,
+        n_positive=0,
     ):
         self.n_rows = n_rows
         self.nbytes = nbytes
@@ -403,6 +434,7 @@ class _PartitionSurvey:
         self.max_weight = max_weight
         self.weight_total = weight_total
         self.target_moments = target_moments
+        self.n_positive = n_positive
 
 
 def _survey_partition(X, y, sample_weight, checker, dtype, index):
@@ -442,8 +474,16 @@ def _survey_partition(X, y, sample_weight, checker, dtype, index):
         labels = labels.reshape(-1, 1)
     nbytes = (X.data.nbytes if hasattr(X, "data") else X.nbytes) + y.nbytes
     total = X.shape[0] if relative is None else float(relative.sum())
+    n_positive = X.shape[0] if weights is None else int(np.count_nonzero(weights > 0))
     return _PartitionSurvey(
-        X.shape[0], nbytes, labels, label_weights, max_weight, total, moments
+        X.shape[0],
+        nbytes,
+        labels,
+        label_weights,
+        max_weight,
+        total,
+        moments,
+        n_positive,
     )
 
 
@@ -711,6 +751,7 @@ class _ClusterData:
 
         self.client = client
         self.seed = setup.seed
+        self.validation_fraction = setup.validation_fraction
         # Sent once, with a graph: the scheduler hands them to the workers.
         self.shipped = client.persist(_literal((estimator, network), "shipped"))
         prepare = delayed(_prepare_partition, pure=True)

@@ -12,7 +12,19 @@ import inspect
 import re
 import textwrap
 
-__all__ = ["FITTED_ATTRIBUTES", "fill_docstring"]
+__all__ = ["EARLY_STOPPING_CHOICES", "FITTED_ATTRIBUTES", "fill_docstring"]
+
+# What 'auto', True and False do: the end of each estimator's description.
+EARLY_STOPPING_CHOICES = (
+    "``'auto'`` does so in every ``fit`` with a stochastic optimizer whose "
+    "data can spare a validation split (more than two samples of positive "
+    "weight, and at least two held out), and otherwise (``partial_fit``, "
+    "``optimizer='lbfgs'``, too little data) trains on all the data, "
+    "without an error; ``do_early_stopping_`` says which it did. ``True`` "
+    "always does so, and is an error where it cannot. ``False`` trains on "
+    "all the data until ``max_iter`` or until the training loss stops "
+    "improving, as the book and MLP's default do."
+)
 
 # name -> (type, description); the default comes from the signature.
 PARAMETERS = {
@@ -195,9 +207,9 @@ PARAMETERS = {
         "next (a warm start or partial_fit).",
     ),
     "early_stopping": (
-        "bool",
+        "'auto' or bool",
         "Hold out ``validation_fraction`` of the data, stop when its score "
-        "stops improving, and keep the best epoch's weights.",
+        "stops improving, and keep the best epoch's weights. " + EARLY_STOPPING_CHOICES,
     ),
     "validation_fraction": (
         "float in (0, 1)",
@@ -248,6 +260,7 @@ FITTED_ATTRIBUTES = [
     "loss_",
     "loss_curve_",
     "best_loss_",
+    "do_early_stopping_",
     "validation_scores_",
     "best_validation_score_",
 ]
@@ -311,6 +324,13 @@ ATTRIBUTES = {
     "best_loss_": (
         "float or None",
         "Lowest training loss (None with early stopping).",
+    ),
+    "do_early_stopping_": (
+        "bool",
+        "Whether the last ``fit`` held out a validation split and kept its "
+        "best epoch: ``early_stopping`` as resolved for that fit (``'auto'`` "
+        "is True in a ``fit`` with a stochastic optimizer on data large "
+        "enough to split). Always False after ``partial_fit``.",
     ),
     "validation_scores_": (
         "list of float or None",

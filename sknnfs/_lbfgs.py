@@ -35,6 +35,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from ._callbacks import EpochCallbacks
 from ._parallel import blas_limited_for_lbfgs
+from ._training import early_stopping_demanded
 
 __all__ = [
     "FullBatchObjective",
@@ -112,7 +113,7 @@ def check_lbfgs_settings(estimator):
             "(l2 adds a weight penalty to the loss L-BFGS minimises), or a "
             "stochastic optimizer such as 'adam'."
         )
-    if estimator.early_stopping:
+    if early_stopping_demanded(estimator.early_stopping):
         raise ValueError(
             "early_stopping=True cannot be used with optimizer='lbfgs': L-BFGS "
             "minimises the training loss in one run, with no epochs between "

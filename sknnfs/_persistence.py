@@ -98,6 +98,11 @@ def state_from_pickle(state, estimator_name):
     if "n_iter_" in state:
         # Fitted before the stopping rule's count was kept between calls.
         state.setdefault("_no_improvement_count", 0)
+        # Fitted before early_stopping='auto': only a fit with a validation
+        # split recorded validation scores.
+        state.setdefault(
+            "do_early_stopping_", state.get("validation_scores_") is not None
+        )
     return state
 
 

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseNNFS, fit_context
-from ._docstrings import FITTED_ATTRIBUTES, fill_docstring
+from ._docstrings import EARLY_STOPPING_CHOICES, FITTED_ATTRIBUTES, fill_docstring
 from ._lbfgs import partial_fit_is_available
 from ._prediction import predict_outputs
 from ._target_scaling import (
@@ -98,7 +98,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         shuffle=True,
         tol=1e-4,
         n_iter_no_change=24,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         dtype=None,
         warm_start=False,
@@ -369,9 +369,10 @@ fill_docstring(
             "`MLPRegressor`'s default ``alpha``.",
         ),
         "early_stopping": (
-            "bool",
+            "'auto' or bool",
             "Hold out ``validation_fraction`` of the data, stop when its R² "
-            "stops improving, and keep the best epoch's weights.",
+            "stops improving, and keep the best epoch's weights. "
+            + EARLY_STOPPING_CHOICES,
         ),
         "loss_": (
             "float",

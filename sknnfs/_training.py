@@ -29,7 +29,10 @@ __all__ = [
     "Trainer",
     "minibatches",
     "raise_if_diverged",
+    "early_stopping_demanded",
+    "resolve_early_stopping",
     "split_validation",
+    "validation_split_problem",
 ]
 
 # Fewest samples early stopping holds out; one more is left to train on.
@@ -354,6 +357,9 @@ class History:
         return f"{line}, {seconds:.3f} s"
 
     def store(self, estimator, early_stopping):
+        """Write the record to ``estimator``'s fitted attributes; with
+        ``early_stopping``, this fit held out a validation split."""
+        estimator.do_early_stopping_ = bool(early_stopping)
         estimator.n_iter_ = self.n_iter
         estimator._no_improvement_count = self.epochs_without_improvement
         estimator.t_ = self.n_samples_seen
@@ -398,22 +404,10 @@ def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
     else:
         candidates = np.flatnonzero(sample_weight > 0)
     n_candidates = len(candidates)
-    if n_candidates <= MIN_VALIDATION_SAMPLES:
-        raise ValueError(
-            f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
-            f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
-        )
-    # As many as MLPClassifier's split (train_test_split rounds up), and two
-    # at least: R² is undefined on one. The first sentence is MLPClassifier's.
-    n_validation = math.ceil(validation_fraction * n_samples)
-    if n_validation < MIN_VALIDATION_SAMPLES:
-        raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' or "
-            f"the size of your dataset: validation_fraction={validation_fraction!r} "
-            f"of {n_samples} samples holds out {n_validation}, and early stopping "
-            f"needs at least {MIN_VALIDATION_SAMPLES}."
-        )
-    n_validation = min(n_validation, n_candidates - 1)
+    problem = validation_split_problem(n_samples, n_candidates, validation_fraction)
+    if problem is not None:
+        raise ValueError(problem)
+    n_validation = min(_n_validation(validation_fraction, n_samples), n_candidates - 1)
     train_idx, val_idx = train_test_split(
         candidates,
         test_size=n_validation,
@@ -432,6 +426,73 @@ def split_validation(X, y, sample_weight, validation_fraction, stratify, rng):
         (X[train_idx], y[train_idx], take(sample_weight, train_idx)),
         (X[val_idx], y[val_idx], take(sample_weight, val_idx)),
     )
+
+
+def validation_split_problem(n_samples, n_candidates, validation_fraction):
+    """Why `split_validation` cannot split these samples, or None if it can.
+
+    The one rule of both `split_validation`, which raises the problem, and
+    ``early_stopping='auto'``, which trains without a split instead.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples, of any weight.
+    n_candidates : int
+        Number of them with a positive weight (all of them without weights).
+    validation_fraction : float
+
+    Returns
+    -------
+    problem : str or None
+    """
+    if n_candidates <= MIN_VALIDATION_SAMPLES:
+        return (
+            f"early_stopping needs at least {MIN_VALIDATION_SAMPLES + 1} samples "
+            f"with a positive weight; got {n_candidates} (n_samples={n_samples})"
+        )
+    n_validation = _n_validation(validation_fraction, n_samples)
+    if n_validation < MIN_VALIDATION_SAMPLES:
+        # The first sentence is MLPClassifier's.
+        return (
+            "The validation set is too small. Increase 'validation_fraction' or "
+            f"the size of your dataset: validation_fraction={validation_fraction!r} "
+            f"of {n_samples} samples holds out {n_validation}, and early stopping "
+            f"needs at least {MIN_VALIDATION_SAMPLES}."
+        )
+    return None
+
+
+def _n_validation(validation_fraction, n_samples):
+    """How many samples the split holds out: as many as MLPClassifier's
+    (train_test_split rounds up). `validation_split_problem` asks for two at
+    least, since R² is undefined on one."""
+    return math.ceil(validation_fraction * n_samples)
+
+
+def resolve_early_stopping(
+    early_stopping, n_samples, n_candidates, validation_fraction
+):
+    """Whether a stochastic ``fit`` holds out a validation split.
+
+    ``early_stopping=True`` and False are themselves; ``'auto'`` is True when
+    `validation_split_problem` finds none, and False (no error) when it finds
+    one. ``partial_fit`` and ``optimizer='lbfgs'`` never split: their callers
+    do not ask.
+    """
+    if isinstance(early_stopping, str):  # 'auto'
+        return (
+            validation_split_problem(n_samples, n_candidates, validation_fraction)
+            is None
+        )
+    return bool(early_stopping)
+
+
+def early_stopping_demanded(early_stopping):
+    """Whether ``early_stopping`` is True, which is an error where a fit cannot
+    split (``partial_fit``, ``optimizer='lbfgs'``, too few samples); ``'auto'``
+    then trains without a split."""
+    return not isinstance(early_stopping, str) and bool(early_stopping)
 
 
 def _stratification(labels, candidates, n_validation):

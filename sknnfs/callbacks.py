@@ -70,6 +70,15 @@ class _PerFitCallback:
             )
         self._fits[estimator] = self._new_fit(estimator)
 
+    def _fit_monitor(self, fit, estimator):
+        """``fit.monitor``, resolved at the first epoch's end if the data
+        decide it: the fit has then published ``do_early_stopping_``."""
+        if fit.monitor is None:
+            fit.monitor = _resolved_monitor(
+                self.monitor, estimator.do_early_stopping_, type(self).__name__
+            )
+        return fit.monitor
+
     def teardown(self, estimator, context):
         """Publish the records of the fit that ends, however it ended."""
         fit = self._fits.pop(estimator, None)
@@ -85,21 +94,32 @@ class _PerFitCallback:
         return {**self.__dict__, "_fits": {}}
 
 
-def _resolved_monitor(monitor, estimator, callback_name):
-    """``'loss'`` or ``'validation_score'``: what ``monitor`` reads in this fit.
+def _resolved_monitor(monitor, early_stopping, callback_name):
+    """``'loss'`` or ``'validation_score'``: what ``monitor`` reads in a fit
+    that holds out a validation split (``early_stopping``, a bool) or not.
 
-    ``'auto'`` reads the validation score when there is one
-    (``early_stopping=True``), else the training loss.
+    ``'auto'`` reads the validation score when there is one, else the
+    training loss.
     """
     if monitor == "auto":
-        return "validation_score" if estimator.early_stopping else "loss"
-    if monitor == "validation_score" and not estimator.early_stopping:
+        return "validation_score" if early_stopping else "loss"
+    if monitor == "validation_score" and not early_stopping:
         raise ValueError(
             f"{callback_name}(monitor='validation_score') needs "
             "early_stopping=True: without it the estimator holds out no "
-            "validation set to score. Use monitor='loss' or 'auto'."
+            "validation set to score (with early_stopping='auto', this fit "
+            "held out none: do_early_stopping_ is False). Use monitor='loss' "
+            "or 'auto'."
         )
     return monitor
+
+
+def _monitor_before_fit(monitor, estimator, callback_name):
+    """`_resolved_monitor` as the parameters decide it, before the fit; None
+    for ``early_stopping='auto'``, which the fit's data decide."""
+    if estimator.early_stopping == "auto":
+        return None
+    return _resolved_monitor(monitor, bool(estimator.early_stopping), callback_name)
 
 
 def _last_score(estimator, monitor):
@@ -135,9 +155,9 @@ class ReduceLROnPlateau(_PerFitCallback):
         What must improve: ``'loss'``, the epoch's training loss
         (``loss_curve_``, penalties included; lower is better);
         ``'validation_score'``, the score on the held-out set
-        (``validation_scores_``; greater is better; needs
-        ``early_stopping=True``); ``'auto'``, the validation score with
-        early stopping, else the loss.
+        (``validation_scores_``; greater is better; needs a fit that holds
+        one out, ``do_early_stopping_``); ``'auto'``, the validation score
+        with early stopping, else the loss.
     factor : float, default=0.2
         What the learning rate is multiplied by, in (0, 1).
     patience : int, default=5
@@ -240,7 +260,7 @@ class ReduceLROnPlateau(_PerFitCallback):
                 "'constant' or 'adaptive'."
             )
         return SimpleNamespace(
-            monitor=_resolved_monitor(self.monitor, estimator, "ReduceLROnPlateau"),
+            monitor=_monitor_before_fit(self.monitor, estimator, "ReduceLROnPlateau"),
             best_score=-float("inf"),
             epochs_without_improvement=0,
             lower_next=False,
@@ -287,7 +307,7 @@ class ReduceLROnPlateau(_PerFitCallback):
         if context.task_name != "epoch":
             return False
         fit = self._fits[estimator]
-        score = _last_score(estimator, fit.monitor)
+        score = _last_score(estimator, self._fit_monitor(fit, estimator))
         if score > fit.best_score + self.min_delta:
             fit.best_score, fit.epochs_without_improvement = score, 0
             return False
@@ -326,9 +346,9 @@ class Checkpoint(_PerFitCallback):
         saved or considered before it in this fit.
     monitor : {'auto', 'loss', 'validation_score'}, default='auto'
         What "best" means: the lowest training loss (``'loss'``), the
-        greatest validation score (``'validation_score'``; needs
-        ``early_stopping=True``), or the validation score when there is one,
-        else the loss (``'auto'``).
+        greatest validation score (``'validation_score'``; needs a fit that
+        holds out a validation set, ``do_early_stopping_``), or the
+        validation score when there is one, else the loss (``'auto'``).
     format : {'pickle', 'skops'}, default='pickle'
         ``'pickle'`` writes with `pickle`; ``'skops'`` with ``skops.io``
         (``pip install skops``), which loads only the types it trusts: for
@@ -355,7 +375,7 @@ class Checkpoint(_PerFitCallback):
     -----
     Each call of ``fit`` or ``partial_fit`` looks for its own best: with
     ``partial_fit``, whose calls are one epoch each, every saved epoch is
-    the best of its call. With ``early_stopping=True`` the fitted estimator
+    the best of its call. With early stopping the fitted estimator
     ends with the weights of the best validated epoch, while each
     checkpoint holds the weights of its own epoch. A file whose writing
     fails (a full disk) makes ``fit`` raise, and the estimator is then as it
@@ -411,7 +431,7 @@ class Checkpoint(_PerFitCallback):
         directory = path if path.is_dir() or not path.suffix else None
         (directory or path.parent).mkdir(parents=True, exist_ok=True)
         return SimpleNamespace(
-            monitor=_resolved_monitor(self.monitor, estimator, "Checkpoint"),
+            monitor=_monitor_before_fit(self.monitor, estimator, "Checkpoint"),
             directory=directory,
             file_format=self.format,
             class_name=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
@@ -435,7 +455,7 @@ class Checkpoint(_PerFitCallback):
         if epoch % self.every:
             return False
         fit = self._fits[estimator]
-        score = _last_score(estimator, fit.monitor)
+        score = _last_score(estimator, self._fit_monitor(fit, estimator))
         improved = score > fit.best_score
         if self.save_best_only and not improved:
             return False

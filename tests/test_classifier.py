@@ -25,12 +25,15 @@ from sknnfs import NNFSClassifier
 from sknnfs._layers import Dense
 
 # Small, fast settings for tests that only need some training to happen.
+# These tests pin training on every row (epoch counts, t_, loss curves):
+# early_stopping=False, the default before 'auto' (tests/test_early_stopping_auto.py).
 QUICK = dict(
     hidden_layer_sizes=(8,),
     learning_rate=0.01,
     batch_size=16,
     max_iter=15,
     random_state=0,
+    early_stopping=False,
 )
 
 
@@ -87,6 +90,7 @@ def test_book_spiral_result():
         l2=0.0,
         batch_size=300,
         max_iter=10000,
+        early_stopping=False,  # the book trains on every row
         tol=0,
         n_iter_no_change=np.inf,
         random_state=0,

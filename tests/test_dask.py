@@ -60,12 +60,14 @@ def client(tmp_path_factory):
 
 
 def small_classifier(**params):
+    # Every row trained on, in every round (the counts below assume it).
     settings = dict(
         hidden_layer_sizes=(8,),
         learning_rate=0.01,
         max_iter=8,
         batch_size=32,
         random_state=0,
+        early_stopping=False,
     )
     settings.update(params)
     return NNFSClassifier(**settings)
@@ -452,6 +454,7 @@ def test_adam_on_the_cluster_reaches_the_single_machine_accuracy(client, synth20
         n_iter_no_change=5,
         max_iter=100,
         random_state=0,
+        early_stopping=False,  # the rule on the training loss, over every row
     )
     on_cluster, local = both_fits(estimator, X, y, rows=5_000)
     assert on_cluster.n_iter_ < 100 and local.n_iter_ < 100  # both stopped by the rule
@@ -499,6 +502,43 @@ def test_early_stopping_on_the_cluster_keeps_the_best_round(
     # the rest, once a round.
     held_out = 3 * np.ceil(0.2 * ROWS) + np.ceil(0.2 * (len(X) - 3 * ROWS))
     assert on_cluster.t_ == on_cluster.n_iter_ * (len(X) - held_out)
+
+
+@pytest.mark.parametrize("estimator_class", [NNFSClassifier, NNFSRegressor])
+def test_early_stopping_auto_on_the_cluster_splits_as_true_does(
+    client, data, regression_data, estimator_class
+):
+    X, y = data if estimator_class is NNFSClassifier else regression_data
+    fits = {}
+    for early_stopping in ("auto", True):
+        estimator = estimator_class(
+            hidden_layer_sizes=(8,),
+            max_iter=4,
+            random_state=0,
+            early_stopping=early_stopping,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits[early_stopping] = estimator.fit(*as_dask(X, y))
+    auto, true = fits["auto"], fits[True]
+    assert auto.do_early_stopping_ is True and true.do_early_stopping_ is True
+    assert auto.validation_scores_ == true.validation_scores_
+    assert auto._network.flat_params.tobytes() == true._network.flat_params.tobytes()
+
+
+def test_early_stopping_auto_on_the_cluster_trains_on_every_row_of_tiny_parts(
+    client, data
+):
+    X, y = data
+    # Partitions of 10 rows hold out ceil(0.1 * 10) = 1 row: too few to split.
+    estimator = small_classifier(early_stopping="auto", max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(*as_dask(X[:40], y[:40], rows=10))
+    assert estimator.do_early_stopping_ is False
+    assert estimator.validation_scores_ is None and estimator.t_ == 2 * 40
+    with pytest.raises(ValueError, match="validation set is too small"):
+        small_classifier(early_stopping=True).fit(*as_dask(X[:40], y[:40], rows=10))
 
 
 def test_the_cosine_schedule_anneals_over_the_rounds(client, data, monkeypatch):
@@ -816,6 +856,7 @@ def test_the_client_never_holds_the_data(client, optimizer):
         batch_size=5_000,
         max_iter=2,
         random_state=0,
+        early_stopping=False,  # t_ counts every row
     )
     tracemalloc.start()
     try:

@@ -8,6 +8,8 @@ from sknnfs import NNFSClassifier, NNFSRegressor
 # validation_fraction=0.1 would hold out one row: too few to score, an error.
 CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(),
+    # Stochastic training on every row: the sample-weight checks apply.
+    NNFSClassifier(early_stopping=False),
     NNFSClassifier(optimizer="sgd"),
     NNFSClassifier(dropout=0.2, l2=1e-3),
     NNFSClassifier(early_stopping=True, validation_fraction=0.2),
@@ -17,6 +19,7 @@ CLASSIFIER_CONFIGURATIONS = [
 ]
 REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
+    NNFSRegressor(early_stopping=False),
     NNFSRegressor(early_stopping=True, validation_fraction=0.2),
     NNFSRegressor(optimizer="lbfgs"),
     NNFSRegressor(weight_decay=0.01),
@@ -87,11 +90,17 @@ def expected_failed_checks(estimator):
         failures["check_sample_weight_equivalence_on_sparse_data"] = (
             _REPEATED_ROWS_DROPOUT
         )
-    if estimator.early_stopping:
+    # True splits every fit; 'auto' (the default) every stochastic fit of
+    # the suite's data sets, which are large enough.
+    splits = estimator.early_stopping is True or (
+        estimator.early_stopping == "auto" and estimator.optimizer != "lbfgs"
+    )
+    if splits:
         failures["check_sample_weight_equivalence_on_dense_data"] = _REPEATED_ROWS_SPLIT
         failures["check_sample_weight_equivalence_on_sparse_data"] = (
             _REPEATED_ROWS_SPLIT
         )
+    if estimator.early_stopping is True:  # 'auto' trains partial_fit without
         for check in _CHECKS_CALLING_PARTIAL_FIT:
             failures[check] = _PARTIAL_FIT_EARLY_STOPPING
     if estimator.learning_rate_schedule in ("cosine", "flat_cosine"):

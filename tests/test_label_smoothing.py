@@ -258,8 +258,14 @@ def test_the_first_full_batch_loss_is_the_smoothed_loss(kind, monkeypatch):
         return train_step(self, *batch)
 
     monkeypatch.setattr(sknnfs._training.Trainer, "train_step", recording_step)
+    # One batch of every row (no validation split): the loss of all of X.
     settings = dict(
-        hidden_layer_sizes=(5,), batch_size=len(X), max_iter=1, l2=0.0, random_state=0
+        hidden_layer_sizes=(5,),
+        batch_size=len(X),
+        max_iter=1,
+        l2=0.0,
+        random_state=0,
+        early_stopping=False,
     )
     clf = fit_quietly(NNFSClassifier(label_smoothing=EPSILON, **settings), X, y_in)
     clf._network.load_flat_params(initial[0])

@@ -157,7 +157,11 @@ def test_score_is_r2(n_outputs, weighted):
     X, y = regression_data(n_outputs=n_outputs)
     sample_weight = np.random.default_rng(1).uniform(0, 3, len(X)) if weighted else None
     regressor = NNFSRegressor(
-        hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=100, random_state=0
+        hidden_layer_sizes=(16,),
+        learning_rate=0.01,
+        max_iter=100,
+        random_state=0,
+        early_stopping=False,  # every row trained on: the in-sample R² is high
     ).fit(X, y)
     score = regressor.score(X, y, sample_weight=sample_weight)
     expected = hand_r2(y, regressor.predict(X), sample_weight)
@@ -237,7 +241,10 @@ def test_early_stopping_needs_three_samples():
 # ----------------------------------- partial_fit, warm_start, sample_weight
 def test_two_partial_fits_equal_fit_for_two_epochs():
     X, y = regression_data()
-    params = dict(hidden_layer_sizes=(8,), shuffle=False, random_state=0)
+    # fit on every row, as partial_fit trains
+    params = dict(
+        hidden_layer_sizes=(8,), shuffle=False, random_state=0, early_stopping=False
+    )
     incremental = NNFSRegressor(**params)
     incremental.partial_fit(X, y).partial_fit(X, y)
     with warnings.catch_warnings():
@@ -262,6 +269,7 @@ def test_warm_start_continues_from_the_fitted_weights():
         learning_rate=0.01,
         shuffle=False,
         random_state=0,
+        early_stopping=False,  # a split drawn anew by each fit would differ
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -294,8 +302,14 @@ def test_integer_sample_weight_equals_repeated_rows():
     counts = np.random.default_rng(2).integers(0, 4, len(X))
     counts[0] = 1  # keep at least one positive weight
     X_repeated, y_repeated = np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    # Without a split: one of the repeated rows' copies could be held out.
     params = dict(
-        hidden_layer_sizes=(8,), shuffle=False, max_iter=20, tol=0, random_state=0
+        hidden_layer_sizes=(8,),
+        shuffle=False,
+        max_iter=20,
+        tol=0,
+        random_state=0,
+        early_stopping=False,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -318,7 +332,13 @@ def test_absolute_error_trains_and_reduces_mae():
     y_dirty = y.copy()
     y_dirty[outliers] += 30.0
     clean = np.setdiff1d(np.arange(200), outliers)
-    params = dict(hidden_layer_sizes=(16,), learning_rate=0.01, random_state=0)
+    # Trained on every row, for 300 epochs: the fit of the clean rows is pinned.
+    params = dict(
+        hidden_layer_sizes=(16,),
+        learning_rate=0.01,
+        random_state=0,
+        early_stopping=False,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         absolute = NNFSRegressor(loss="absolute_error", max_iter=300, **params)
@@ -364,6 +384,7 @@ FULL_BATCH_POISSON = dict(
     tol=0.0,
     n_iter_no_change=np.inf,
     random_state=0,
+    early_stopping=False,  # the GLM is fitted to every row
 )
 
 

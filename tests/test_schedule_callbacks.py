@@ -48,7 +48,8 @@ REGRESSOR = "sknnfs._regressor.NNFSRegressor"
 
 def make_estimator(kind="classifier", **params):
     # tol=0 and no patience limit: the stopping rule never ends training, so
-    # every one of max_iter epochs runs.
+    # every one of max_iter epochs runs, on every row (early_stopping=False:
+    # the monitor 'auto' reads the loss).
     estimator_class = NNFSClassifier if kind == "classifier" else NNFSRegressor
     defaults = dict(
         hidden_layer_sizes=(5,),
@@ -58,6 +59,7 @@ def make_estimator(kind="classifier", **params):
         tol=0.0,
         n_iter_no_change=np.inf,
         random_state=0,
+        early_stopping=False,
     )
     return estimator_class(**{**defaults, **params})
 

@@ -189,6 +189,7 @@ def test_a_full_batch_sgd_step_of_an_estimator_by_hand(kind, steps):
         batch_size=len(X),
         max_iter=2,
         random_state=0,
+        early_stopping=False,  # the full batch is every row of X
     )
     fit_quietly(estimator, X, targets)
     params_before, grad, learning_rate, _ = steps[-1]
