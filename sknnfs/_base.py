@@ -747,7 +747,7 @@ class _LayerArrays(list):
 
     def _views(self):
         if self._name == "coefs_":
-            return [layer.weights for layer in self._network.layers]
+            return self._network.weight_matrices
         return [layer.biases[0] for layer in self._network.layers]
 
     def __setitem__(self, index, values):
