@@ -194,7 +194,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         dropout=0.0,
         label_smoothing=0.0,
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         max_fun=15000,
         shuffle=True,
         tol=1e-4,

@@ -184,7 +184,11 @@ PARAMETERS = {
     ),
     "max_iter": (
         "int",
-        "Maximum number of epochs (with ``'lbfgs'``: of L-BFGS iterations).",
+        "Maximum number of epochs (with ``'lbfgs'``: of L-BFGS iterations). "
+        "1000, where `MLPClassifier` has 200: with early stopping (the "
+        "default), the validation score ends a fit, and at 200 the cap "
+        "ended fits that were still improving (user guide, 'Defaults, and "
+        "how they were chosen'). ``max_iter=200`` is MLP's setting.",
     ),
     "max_fun": (
         "int",

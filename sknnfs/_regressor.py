@@ -93,7 +93,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         weight_decay=0.0,
         dropout=0.0,
         batch_size="auto",
-        max_iter=200,
+        max_iter=1000,
         max_fun=15000,
         shuffle=True,
         tol=1e-4,
