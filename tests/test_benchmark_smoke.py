@@ -280,6 +280,15 @@ HELD_OUT = {
         "biomass", "concrete", "ames", "wage", "computers", "math_achieve",
     ],
 }  # fmt: skip
+# The third look, added after the held-out half's regression bar failed and
+# chosen before any model ran on it (the benchmark's docstring).
+FRESH = {
+    "classification": [],
+    "regression": [
+        "auto", "salaries", "carseats", "boston", "cps1985", "housing",
+        "psid1982", "bwages", "males", "budgetfood",
+    ],
+}  # fmt: skip
 REAL_CLASSIFICATION_HEADER = "| data set | rows | features | classes | accuracy ours"
 REAL_REGRESSION_HEADER = "| data set | rows | features | R² ours"
 REAL_SUMMARY_HEADER = "| model | mean accuracy | mean log-loss | mean R²"
@@ -335,7 +344,11 @@ def half_section(lines, half):
 def test_real_data_split_is_fixed_disjoint_and_balanced_by_task():
     datasets = load_real_data_benchmark().DATASETS
     for task in ("classification", "regression"):
-        for half, fixed in (("meta-train", META_TRAIN), ("held-out", HELD_OUT)):
+        for half, fixed in (
+            ("meta-train", META_TRAIN),
+            ("held-out", HELD_OUT),
+            ("fresh", FRESH),
+        ):
             names = [
                 name
                 for name, dataset in datasets.items()
@@ -343,12 +356,12 @@ def test_real_data_split_is_fixed_disjoint_and_balanced_by_task():
             ]
             assert names == fixed[task], (task, half)
         assert not set(META_TRAIN[task]) & set(HELD_OUT[task])
+        assert not set(FRESH[task]) & set(META_TRAIN[task] + HELD_OUT[task])
         assert len(META_TRAIN[task]) == len(HELD_OUT[task])
     assert len(META_TRAIN["classification"] + HELD_OUT["classification"]) >= 20
     assert len(META_TRAIN["regression"] + HELD_OUT["regression"]) >= 8
-    assert len(datasets) == sum(len(names) for names in META_TRAIN.values()) + sum(
-        len(names) for names in HELD_OUT.values()
-    )
+    groups = (META_TRAIN, HELD_OUT, FRESH)
+    assert len(datasets) == sum(len(names) for g in groups for names in g.values())
 
 
 def test_real_data_sets_are_as_documented_and_halves_balanced_by_size():
