@@ -59,6 +59,22 @@ def test_auto_is_the_default_of_both_estimators():
     assert NNFSRegressor().early_stopping == "auto"
 
 
+def test_the_default_cap_leaves_ending_a_fit_to_the_validation_score():
+    # The book's sine data: at MLP's max_iter=200 the cap ended every default
+    # fit (R² about 0.78 on the raw features); the default max_iter=1000 is
+    # there so that the validation score ends it (defaults page).
+    from nnfs.datasets import sine_data
+
+    X, y = sine_data(samples=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        regressor = NNFSRegressor(random_state=0).fit(X, y.ravel())
+    assert regressor.max_iter == 1000 and NNFSClassifier().max_iter == 1000
+    assert regressor.do_early_stopping_
+    assert 200 < regressor.n_iter_ < regressor.max_iter
+    assert regressor.score(X, y.ravel()) > 0.99
+
+
 # --------------------------------------------------------- resolution table
 @pytest.mark.parametrize("estimator_class", [NNFSClassifier, NNFSRegressor])
 def test_auto_holds_out_a_split_in_a_stochastic_fit_of_enough_data(
