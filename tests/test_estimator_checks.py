@@ -6,31 +6,39 @@ from sknnfs import NNFSClassifier, NNFSRegressor
 
 # The suite fits data sets of 10 rows, where the default
 # validation_fraction=0.1 would hold out one row: too few to score, an error.
+# The configurations other than the defaults run at MLP's max_iter=200: on
+# the checks' small data sets, fits without a validation split (and L-BFGS)
+# run to the cap, and the default cap of 1000 only made them five times
+# slower; the checks test the interface, which does not depend on the cap.
+MLP_CAP = {"max_iter": 200}
 CLASSIFIER_CONFIGURATIONS = [
     NNFSClassifier(),
     # Stochastic training on every row: the sample-weight checks apply.
-    NNFSClassifier(early_stopping=False),
-    NNFSClassifier(optimizer="sgd"),
-    NNFSClassifier(dropout=0.2, l2=1e-3),
-    NNFSClassifier(early_stopping=True, validation_fraction=0.2),
-    NNFSClassifier(optimizer="lbfgs"),
-    NNFSClassifier(label_smoothing=0.1),
-    NNFSClassifier(learning_rate_schedule="flat_cosine"),
+    NNFSClassifier(early_stopping=False, **MLP_CAP),
+    NNFSClassifier(optimizer="sgd", **MLP_CAP),
+    NNFSClassifier(dropout=0.2, l2=1e-3, **MLP_CAP),
+    NNFSClassifier(early_stopping=True, validation_fraction=0.2, **MLP_CAP),
+    NNFSClassifier(optimizer="lbfgs", **MLP_CAP),
+    NNFSClassifier(label_smoothing=0.1, **MLP_CAP),
+    NNFSClassifier(learning_rate_schedule="flat_cosine", **MLP_CAP),
 ]
 REGRESSOR_CONFIGURATIONS = [
     NNFSRegressor(),
-    NNFSRegressor(early_stopping=False),
-    NNFSRegressor(early_stopping=True, validation_fraction=0.2),
-    NNFSRegressor(optimizer="lbfgs"),
-    NNFSRegressor(weight_decay=0.01),
+    NNFSRegressor(early_stopping=False, **MLP_CAP),
+    NNFSRegressor(early_stopping=True, validation_fraction=0.2, **MLP_CAP),
+    NNFSRegressor(optimizer="lbfgs", **MLP_CAP),
+    NNFSRegressor(weight_decay=0.01, **MLP_CAP),
     # The checks shift their targets to >= 1 for it (tags.target_tags.
     # positive_only); at the default learning rate, 200 epochs of one batch
     # do not reach the R² of 0.5 that check_regressors_train asks for on
     # targets that far from zero (nor does MLPRegressor(loss='poisson')).
     # At 0.01 the exp output runs away on the checks' features around 100.
-    NNFSRegressor(loss="poisson", learning_rate=0.005),
+    NNFSRegressor(loss="poisson", learning_rate=0.005, **MLP_CAP),
     NNFSRegressor(
-        optimizer="sgd", learning_rate=0.01, learning_rate_schedule="invscaling"
+        optimizer="sgd",
+        learning_rate=0.01,
+        learning_rate_schedule="invscaling",
+        **MLP_CAP,
     ),
 ]
 
