@@ -283,9 +283,12 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``y`` was 1-D at fit time.
         """
-        predictions = unscale_outputs(
-            self._predict_outputs(X), self.target_mean_, self.target_scale_
-        )
+        return self._in_units_of_y(self._predict_outputs(X))
+
+    def _in_units_of_y(self, outputs):
+        """The network's ``outputs`` as predictions of ``y``: unscaled
+        (`unscale_outputs`), and 1-D when ``y`` was 1-D at fit time."""
+        predictions = unscale_outputs(outputs, self.target_mean_, self.target_scale_)
         return predictions[:, 0] if self._y_is_1d else predictions
 
     def score(self, X, y, sample_weight=None):
@@ -305,11 +308,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         """
         X, y, sample_weight = self._check_score_inputs(X, y, sample_weight)
         y = self._validate_targets(y, loss=self._network.loss_name)
-        predictions = unscale_outputs(
-            predict_outputs(self._network, X), self.target_mean_, self.target_scale_
-        )
-        if self._y_is_1d:
-            predictions = predictions[:, 0]
+        predictions = self._in_units_of_y(predict_outputs(self._network, X))
         with np.errstate(over="ignore", invalid="ignore"):
             score = r2_score(y, predictions, sample_weight=sample_weight)
         if not np.isfinite(score):
