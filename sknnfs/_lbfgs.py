@@ -229,7 +229,10 @@ class _LbfgsRun:
         if self.iteration_start is None:
             self.iteration_start = time.perf_counter()
             self.callbacks.begin_epoch()
-        loss, gradient = self.objective(params)
+        # An overflow is reported below as "Training diverged", with advice;
+        # NumPy's RuntimeWarnings before it would only repeat it, less clearly.
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, gradient = self.objective(params)
         if not math.isfinite(loss):
             problem = f"the loss became {loss}"
         elif not np.isfinite(gradient).all():
