@@ -19,6 +19,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import (
@@ -44,6 +45,13 @@ from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
 from ._network import Network
+from ._numeric_encoding import (
+    bin_edges,
+    encode,
+    encoding_columns,
+    n_inputs,
+    resolve_numeric_bins,
+)
 from ._optimizers import OPTIMIZERS
 from ._persistence import (
     checked_parameters,
@@ -148,6 +156,11 @@ PARAMETER_CONSTRAINTS = {
     ],
     "warm_start": ["boolean"],
     "random_state": ["random_state"],
+    "numeric_bins": [
+        Interval(Integral, 2, None, closed="left"),
+        StrOptions({"auto"}),
+        None,
+    ],
     "verbose": ["verbose"],
 }
 
@@ -199,6 +212,7 @@ class BaseNNFS(
         warm_start,
         random_state,
         verbose,
+        numeric_bins,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -233,6 +247,7 @@ class BaseNNFS(
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.numeric_bins = numeric_bins
 
     # ---------------------------------------------------------- subclass API
     @abstractmethod
@@ -302,7 +317,8 @@ class BaseNNFS(
         return np.dtype(np.float32 if is_float32 else np.float64)
 
     def _validate_X(self, X, *, reset, dtype=None, ensure_all_finite=True):
-        return validate_data(
+        """``X`` checked, as the network's inputs (`_network_inputs`)."""
+        X = validate_data(
             self,
             X,
             reset=reset,
@@ -310,6 +326,20 @@ class BaseNNFS(
             dtype=dtype if dtype is not None else self._network.dtype,
             ensure_all_finite=ensure_all_finite,
         )
+        return self._network_inputs(X)
+
+    def _network_inputs(self, X):
+        """Validated ``X`` as the network takes it: encoded at ``bin_edges_``
+        where ``numeric_bins`` fitted them (`sknnfs._numeric_encoding`)."""
+        edges = self.__dict__.get("bin_edges_")
+        if edges is None:
+            return X
+        if sp.issparse(X):
+            raise TypeError(
+                "This estimator was fitted with numeric_bins, which encodes "
+                "dense features, and X is sparse. Pass X.toarray()."
+            )
+        return encode(X, encoding_columns(edges))
 
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
         """Combine sample_weight and class weights, normalised to mean one.
@@ -379,6 +409,9 @@ class BaseNNFS(
             y_numeric=False,
         )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
+        if reset:
+            self.bin_edges_ = self._fit_bin_edges(X, incremental)
+        X = self._network_inputs(X)
         sample_weight = relative_sample_weight(sample_weight, X)
         y_encoded = self._training_targets(
             y,
@@ -408,6 +441,21 @@ class BaseNNFS(
             callback_data=callback_data,
         )
         return self
+
+    def _fit_bin_edges(self, X, incremental):
+        """``bin_edges_`` for training data ``X``: None where ``numeric_bins``
+        resolves to None (`resolve_numeric_bins`)."""
+        n_bins = resolve_numeric_bins(
+            self.numeric_bins, sparse=sp.issparse(X), incremental=incremental
+        )
+        if n_bins is None:
+            return None
+        if sp.issparse(X):
+            raise TypeError(
+                f"numeric_bins={self.numeric_bins} encodes dense features, and X "
+                "is sparse. Pass X.toarray(), or set numeric_bins=None."
+            )
+        return bin_edges(X, n_bins)
 
     def _check_partial_fit_settings(self):
         """partial_fit trains one epoch: there is no split to stop early on,
@@ -637,9 +685,13 @@ class BaseNNFS(
         scikit-learn's check and error only if those are not finite.
         """
         if self._is_ready_for_the_network(X):
-            return predict_outputs(self._network, X, output_function)
+            return predict_outputs(
+                self._network, self._network_inputs(X), output_function
+            )
         check_is_fitted(self)
-        in_first_layer = checks_rows_in_first_layer(self._network, X)
+        in_first_layer = self.__dict__.get(
+            "bin_edges_"
+        ) is None and checks_rows_in_first_layer(self._network, X)
         X = self._validate_X(X, reset=False, ensure_all_finite=not in_first_layer)
         check_finite_rows = self._check_finite_rows if in_first_layer else None
         return predict_outputs(self._network, X, output_function, check_finite_rows)
@@ -700,7 +752,8 @@ class BaseNNFS(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # numeric_bins encodes dense columns (`_network_inputs`).
+        tags.input_tags.sparse = self.numeric_bins in (None, "auto")
         return tags
 
     # ----------------------------------------------------------- persistence
@@ -724,7 +777,10 @@ class BaseNNFS(
         """
         estimator_name = type(self).__name__
         state = state_from_pickle(state, estimator_name)
+        # Pickled before numeric_bins: their networks take the features as they are.
+        state.setdefault("numeric_bins", None)
         if state.get("_network") is not None:
+            state.setdefault("bin_edges_", None)
             problem = _fitted_attributes_problem(self, state)
             if problem is not None:
                 raise loading_error(estimator_name, problem)
@@ -795,8 +851,13 @@ def _fitted_attributes_problem(estimator, state):
     """
     network = state["_network"]
     sizes = network.layer_sizes
+    edges = state.get("bin_edges_")
+    if edges is not None:
+        problem = _bin_edges_problem(edges, state.get("n_features_in_"), sizes[0])
+        if problem is not None:
+            return problem
     described = {
-        "n_features_in_": sizes[0],
+        "n_features_in_": sizes[0] if edges is None else len(edges),
         "n_outputs_": sizes[-1],
         "n_layers_": len(sizes),
         "out_activation_": OUT_ACTIVATIONS.get(network.loss_name),
@@ -805,10 +866,10 @@ def _fitted_attributes_problem(estimator, state):
         if not np.array_equal(state.get(name), value):
             return f"{name} is {state.get(name)!r}, where its network's is {value!r}"
     feature_names = state.get("feature_names_in_")
-    if feature_names is not None and len(feature_names) != sizes[0]:
+    if feature_names is not None and len(feature_names) != state["n_features_in_"]:
         return (
-            f"feature_names_in_ has {len(feature_names)} names, where its "
-            f"network takes {sizes[0]} features"
+            f"feature_names_in_ has {len(feature_names)} names, where it "
+            f"takes {state['n_features_in_']} features"
         )
     split = state.get("validation_scores_") is not None
     if state.get("do_early_stopping_", split) != split:
@@ -825,6 +886,39 @@ def _fitted_attributes_problem(estimator, state):
     return scaling_problem(
         state.get("target_mean_"), state.get("target_scale_"), sizes[-1], network.dtype
     )
+
+
+def _bin_edges_problem(edges, n_features, n_network_inputs):
+    """What makes loaded ``bin_edges_`` unusable, or None: one item per
+    feature, each None or a 1-d float array of at least two finite,
+    increasing edges, making as many inputs as the network takes."""
+    if not isinstance(edges, list):
+        return f"bin_edges_ is a {type(edges).__name__}, not a list"
+    if len(edges) != n_features:
+        return (
+            f"bin_edges_ has {len(edges)} items, where n_features_in_ is {n_features!r}"
+        )
+    for index, feature_edges in enumerate(edges):
+        if feature_edges is None:
+            continue
+        if not (
+            isinstance(feature_edges, np.ndarray)
+            and feature_edges.dtype == np.float64
+            and feature_edges.ndim == 1
+            and feature_edges.size >= 2
+            and np.isfinite(feature_edges).all()
+            and (np.diff(feature_edges) > 0).all()
+        ):
+            return (
+                f"bin_edges_[{index}] is not None or a float64 array of at "
+                "least two finite, increasing edges"
+            )
+    if n_inputs(edges) != n_network_inputs:
+        return (
+            f"bin_edges_ make {n_inputs(edges)} network inputs, where its "
+            f"network takes {n_network_inputs}"
+        )
+    return None
 
 
 def _classes_problem(state, network):

@@ -206,6 +206,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         warm_start=False,
         random_state=None,
         verbose=0,
+        numeric_bins=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -241,6 +242,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             warm_start=warm_start,
             random_state=random_state,
             verbose=verbose,
+            numeric_bins=numeric_bins,
         )
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing

@@ -127,6 +127,7 @@ def fit_on_cluster(estimator, X, y, sample_weight):
     estimator : BaseNNFS
         Fitted, as by ``fit`` on the computed arrays.
     """
+    _check_no_numeric_bins(estimator)
     client = _current_client()
     partitions = _row_partitions(X, y, sample_weight)
     if estimator.optimizer == "lbfgs":
@@ -139,6 +140,21 @@ def fit_on_cluster(estimator, X, y, sample_weight):
     else:
         _train_rounds(estimator, trainer, history, data, callback_data)
     return estimator
+
+
+def _check_no_numeric_bins(estimator):
+    """The cluster trains on the features as they are (``'auto'`` resolves to
+    that): ``numeric_bins``' quantiles would need every partition's values
+    first."""
+    continues_encoded = (
+        estimator.warm_start and estimator.__dict__.get("bin_edges_") is not None
+    )
+    if estimator.numeric_bins not in (None, "auto") or continues_encoded:
+        raise ValueError(
+            "numeric_bins is not available on a Dask cluster: fit with "
+            "numeric_bins=None there (and warm_start=False after a fit with "
+            "numeric_bins), or compute X to fit on one machine."
+        )
 
 
 def _train_rounds(estimator, trainer, history, data, callback_data):
@@ -345,6 +361,8 @@ def _check_columns(estimator, meta, hidden_sizes):
         dtype=dtype,
         ensure_min_samples=0,
     )
+    if reset:
+        estimator.bin_edges_ = None  # the features go in as they are
     return reset, dtype
 
 

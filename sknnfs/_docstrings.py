@@ -248,12 +248,30 @@ PARAMETERS = {
         "int",
         "``1`` prints one line per epoch (epoch, loss, validation score, seconds).",
     ),
+    "numeric_bins": (
+        "int >= 2, 'auto' or None",
+        "An int encodes each feature with more than two distinct training "
+        "values piecewise linearly over (at most) that many quantile bins "
+        "(Gorishniy et al. 2022; `sknnfs._numeric_encoding`): one network "
+        "input per bin, 0 left of it, 1 right of it and linear inside (the "
+        "outer bins extrapolate), which lets the first layer bend the fit at "
+        "the quantiles, where trees split. Indicator and one-hot columns go "
+        "in as they are. ``'auto'`` is 8 bins for ``fit`` on dense ``X``, and "
+        "the features as they are for sparse ``X``, ``partial_fit`` and a "
+        "Dask cluster. ``None`` gives the network the features as they are, "
+        "as the book does. ``fit`` learns the edges (``bin_edges_``, "
+        "unweighted), and so does the first ``partial_fit`` from its rows; "
+        "later calls and a warm start keep them, whatever ``numeric_bins`` "
+        "says then. The first layer has one row per network input "
+        "(``coefs_[0]``). An int needs dense ``X`` and one machine.",
+    ),
 }
 
 # The fitted attributes of both estimators, in the order they are documented.
 FITTED_ATTRIBUTES = [
     "n_features_in_",
     "feature_names_in_",
+    "bin_edges_",
     "coefs_",
     "intercepts_",
     "n_layers_",
@@ -279,6 +297,11 @@ ATTRIBUTES = {
     "feature_names_in_": (
         "ndarray of shape (n_features_in_,)",
         "Defined when ``X`` has string feature names (a DataFrame).",
+    ),
+    "bin_edges_": (
+        "list of (ndarray or None), length ``n_features_in_``, or None",
+        "The quantile bin edges of each feature encoded by ``numeric_bins`` "
+        "(None for a feature given as it is); None without ``numeric_bins``.",
     ),
     "coefs_": (
         "list of ndarray",

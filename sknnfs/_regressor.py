@@ -104,6 +104,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         warm_start=False,
         random_state=None,
         verbose=0,
+        numeric_bins=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -139,6 +140,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             warm_start=warm_start,
             random_state=random_state,
             verbose=verbose,
+            numeric_bins=numeric_bins,
         )
         self.loss = loss
         self.target_scaling = target_scaling

@@ -51,6 +51,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import OUT_ACTIVATIONS
 from ._classifier import NNFSClassifier, _two_class_logits
+from ._numeric_encoding import encoding_columns
 from ._regressor import NNFSRegressor
 
 __all__ = ["register_converters", "to_onnx"]
@@ -398,6 +399,9 @@ def _add_forward_pass(scope, operator, container, output_name):
     else:
         float_type = TensorProto.FLOAT
     values_name = _input_as(scope, operator, container, float_type)
+    values_name = _add_numeric_encoding(
+        scope, container, values_name, estimator.__dict__.get("bin_edges_"), float_type
+    )
     for layer_index, (weights, biases) in enumerate(layers):
         is_output_layer = layer_index == len(layers) - 1
         activation_op = output_op if is_output_layer else hidden_op
@@ -437,6 +441,47 @@ def _input_as(scope, operator, container, float_type):
         name=scope.get_unique_operator_name("Cast"),
     )
     return cast_name
+
+
+def _add_numeric_encoding(scope, container, input_name, edges, float_type):
+    """The network's inputs from ``numeric_bins``' encoding of the features
+    (`sknnfs._numeric_encoding`), or ``input_name`` itself without it:
+    ``Gather`` of each input's feature, ``Sub`` of its offset, ``Mul`` by its
+    scale, then ``Max`` and ``Min`` with its clip bounds (infinite where it
+    is not clipped)."""
+    if edges is None:
+        return input_name
+    from onnx import TensorProto
+
+    columns = encoding_columns(edges)
+    source_name = scope.get_unique_variable_name("source_feature")
+    container.add_initializer(
+        source_name, TensorProto.INT64, [len(columns.source)], columns.source.tolist()
+    )
+    values_name = scope.get_unique_variable_name("encoded")
+    container.add_node(
+        "Gather",
+        [input_name, source_name],
+        values_name,
+        axis=1,
+        name=scope.get_unique_operator_name("Gather"),
+    )
+    for op, kind, values in (
+        ("Sub", "bin_offset", columns.offset),
+        ("Mul", "bin_scale", columns.scale),
+        ("Max", "bin_lower", columns.lower),
+        ("Min", "bin_upper", columns.upper),
+    ):
+        operand = _add_initializer(scope, container, kind, values, float_type)
+        result_name = scope.get_unique_variable_name("encoded")
+        container.add_node(
+            op,
+            [values_name, operand],
+            result_name,
+            name=scope.get_unique_operator_name(op),
+        )
+        values_name = result_name
+    return values_name
 
 
 def _add_dense_layer(scope, container, input_name, parameters, float_type, out_name):

@@ -6,8 +6,9 @@ their role allows, read from each module's import statements.
   library's plain modules, each other and the engine's NumPy-only modules
   (`_kernels`, `_memory`); never threads, timers, BLAS limits, scipy or
   scikit-learn;
-- `_kernels`, `_memory` and `_target_scaling` (the regressor's target
-  standardisation) import only NumPy (and functools/math);
+- `_kernels`, `_memory`, `_target_scaling` (the regressor's target
+  standardisation) and `_numeric_encoding` (``numeric_bins``) import only
+  NumPy (and functools/math);
 - only `_parallel` imports `threading` or `threadpoolctl`, and only the
   training drivers (`_training`, `_lbfgs`) and `_prediction` import
   `_parallel`;
@@ -30,7 +31,7 @@ BOOK = {
     "_schedules",
     "_network",
 }
-NUMPY_ENGINE = {"_kernels", "_memory", "_target_scaling"}
+NUMPY_ENGINE = {"_kernels", "_memory", "_target_scaling", "_numeric_encoding"}
 GLUE = {
     "_base",
     "_classifier",

@@ -730,6 +730,23 @@ def test_a_warm_start_on_the_cluster_continues_the_fit(cluster_fit, data):
     assert len(clf.loss_curve_) == 16 and clf.loss_curve_[-1] < clf.loss_curve_[7]
 
 
+def test_a_cluster_fit_takes_the_features_as_they_are(client, data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = small_classifier(numeric_bins=4).fit(X, y)  # one machine
+        assert len(clf.bin_edges_) == 6
+        # A warm start would feed raw features to a network of bins.
+        clf.set_params(warm_start=True, numeric_bins=None)
+        with pytest.raises(ValueError, match="numeric_bins is not available"):
+            clf.fit(*as_dask(X, y))
+        assert len(clf.bin_edges_) == 6
+        # A new fit on the cluster forgets the edges of the local one.
+        clf.set_params(warm_start=False).fit(*as_dask(X, y))
+    assert clf.bin_edges_ is None and clf.coefs_[0].shape[0] == 6
+    assert np.mean(clf.predict(X) == y) > 0.6
+
+
 def test_the_cluster_fit_does_not_depend_on_where_tasks_ran(client, data, cluster_fit):
     # The same fit again: every round's generators come from random_state,
     # the round and the partition, and the sums are added in a fixed order.

@@ -1,0 +1,204 @@
+"""Piecewise-linear encoding of numeric features at quantile bin edges.
+
+A dense layer with ReLUs draws functions that bend where its units switch
+on. Where the target changes sharply within a small range of one feature,
+or moves up and down along it, the network needs many units, and many
+epochs, to place enough bends there; gradient-boosted trees split at any
+quantile at once. Gorishniy, Rubachev and Babenko (2022, "On Embeddings for
+Numerical Features in Tabular Deep Learning") give the network the
+quantiles too: a feature ``x`` becomes one value per bin ``[b[t], b[t+1])``
+of its training quantiles::
+
+    e[t] = clip((x - b[t]) / (b[t+1] - b[t]), 0, 1)
+
+which is 0 left of the bin, 1 right of it, and rises linearly inside. The
+first bin is not clipped below and the last not above, so that the
+encoding extrapolates linearly outside the training range. The bins
+together hold the same information as ``x`` (``x`` is a weighted sum of
+them, plus ``b[0]``), and the first layer can give each its own weights.
+It is the same piecewise-linear encoding RealMLP (Holzmüller et al. 2024)
+lists among the numeric embeddings.
+
+- A feature with at most two distinct training values (an indicator, a
+  one-hot column) goes to the network as it is: its bins would be itself.
+- Bin edges are the unique quantiles at ``0, 1/n_bins, ..., 1`` of the
+  feature's training values (unweighted, as `HistGradientBoostingRegressor`
+  bins): a feature with few distinct values gets fewer bins.
+- The encoding is fixed once fitted: it has no parameters to learn, so it
+  adds no gradient of its own. Its output is the network's input.
+
+`encoding_columns` turns the edges into one column rule per network input
+(source feature, offset, scale, clip bounds), which `encode` applies and
+`sknnfs.onnx` writes as ``Gather``, ``Sub``, ``Mul``, ``Max`` and ``Min``.
+
+This module imports only NumPy.
+"""
+
+import numpy as np
+
+__all__ = [
+    "AUTO_BINS",
+    "EncodingColumns",
+    "bin_edges",
+    "encode",
+    "encoding_columns",
+    "n_inputs",
+    "resolve_numeric_bins",
+]
+
+# The bins of ``numeric_bins='auto'``, chosen on the real-data benchmark's
+# meta-train half and tuning group (docs: "Defaults, and how they were chosen").
+AUTO_BINS = 8
+
+
+def resolve_numeric_bins(numeric_bins, *, sparse, incremental):
+    """The bins a fit encodes with, or None for the features as they are.
+
+    ``'auto'`` is `AUTO_BINS` for a ``fit`` on dense ``X``, and None for
+    sparse ``X`` (its columns are not encoded densely) and for
+    ``partial_fit`` (its first rows need not show the data's quantiles).
+
+    Parameters
+    ----------
+    numeric_bins : int, 'auto' or None
+    sparse : bool
+        Whether ``X`` is a sparse matrix.
+    incremental : bool
+        Whether the fit is a ``partial_fit``.
+
+    Returns
+    -------
+    n_bins : int or None
+
+    Examples
+    --------
+    >>> resolve_numeric_bins("auto", sparse=False, incremental=False)
+    8
+    >>> print(resolve_numeric_bins("auto", sparse=True, incremental=False))
+    None
+    >>> resolve_numeric_bins(4, sparse=False, incremental=True)
+    4
+    """
+    if numeric_bins != "auto":
+        return numeric_bins
+    return None if sparse or incremental else AUTO_BINS
+
+
+def bin_edges(X, n_bins):
+    """The bin edges of each feature, or None for a feature left as it is.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite training values.
+    n_bins : int
+        At least 2: the quantile bins of a feature with many distinct values.
+
+    Returns
+    -------
+    edges : list of (ndarray of shape (n_edges,) or None), length n_features
+        Increasing float64 edges, 2 to ``n_bins + 1`` of them; None for a
+        feature with at most two distinct values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0]])
+    >>> [None if e is None else e.tolist() for e in bin_edges(X, 2)]
+    [[0.0, 2.0, 4.0], None]
+    """
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    edges = []
+    for column in np.asarray(X, dtype=np.float64).T:
+        if np.unique(column).size <= 2:
+            edges.append(None)
+        else:
+            edges.append(np.unique(np.quantile(column, levels)))
+    return edges
+
+
+class EncodingColumns:
+    """One rule per network input: ``clip((x[source] - offset) * scale, lower,
+    upper)``.
+
+    Parameters
+    ----------
+    source : ndarray of shape (n_inputs,), int
+        The feature each input is computed from, in increasing order.
+    offset, scale, lower, upper : ndarray of shape (n_inputs,), float64
+        A bin's left edge and 1 / width, and its clip bounds (``-inf`` or
+        ``inf`` where it is not clipped); 0, 1, -inf, inf for a feature
+        left as it is.
+    """
+
+    def __init__(self, source, offset, scale, lower, upper):
+        self.source, self.offset, self.scale = source, offset, scale
+        self.lower, self.upper = lower, upper
+
+
+def encoding_columns(edges):
+    """The column rules of ``edges`` (`bin_edges`'s).
+
+    Parameters
+    ----------
+    edges : list of (ndarray or None)
+
+    Returns
+    -------
+    columns : EncodingColumns
+    """
+    source, offset, scale, lower, upper = [], [], [], [], []
+    for feature, feature_edges in enumerate(edges):
+        if feature_edges is None:
+            source.append(feature)
+            offset.append(0.0)
+            scale.append(1.0)
+            lower.append(-np.inf)
+            upper.append(np.inf)
+            continue
+        left, right = feature_edges[:-1], feature_edges[1:]
+        n = len(left)
+        source.extend([feature] * n)
+        offset.extend(left)
+        scale.extend(1.0 / (right - left))
+        lower.extend([-np.inf] + [0.0] * (n - 1))  # the first bin extrapolates
+        upper.extend([1.0] * (n - 1) + [np.inf])  # and so does the last
+    rules = (offset, scale, lower, upper)
+    return EncodingColumns(
+        np.array(source, dtype=np.intp),
+        *(np.array(values, dtype=np.float64) for values in rules),
+    )
+
+
+def n_inputs(edges):
+    """How many inputs the network gets from features with these edges."""
+    return sum(1 if e is None else len(e) - 1 for e in edges)
+
+
+def encode(X, columns):
+    """The network's inputs for ``X``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    columns : EncodingColumns
+
+    Returns
+    -------
+    inputs : ndarray of shape (n_samples, n_inputs), X's dtype
+        A new array: ``X`` is not modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> columns = encoding_columns([np.array([0.0, 2.0, 4.0]), None])
+    >>> encode(np.array([[1.0, 1.0], [5.0, 0.0], [-2.0, 1.0]]), columns).tolist()
+    [[0.5, 0.0, 1.0], [1.0, 1.5, 0.0], [-1.0, 0.0, 1.0]]
+    """
+    dtype = X.dtype
+    inputs = np.take(X, columns.source, axis=1)
+    inputs -= columns.offset.astype(dtype)
+    inputs *= columns.scale.astype(dtype)
+    np.maximum(inputs, columns.lower.astype(dtype), out=inputs)
+    np.minimum(inputs, columns.upper.astype(dtype), out=inputs)
+    return inputs

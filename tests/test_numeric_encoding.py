@@ -1,0 +1,312 @@
+"""``numeric_bins``: numeric features encoded piecewise linearly at quantiles.
+
+Expected edges and encodings are written out by hand or computed with
+``np.quantile`` and ``np.interp`` in the test, never with
+`sknnfs._numeric_encoding`. What the network learns is checked against a
+second way of training the same thing: ``numeric_bins=None`` on features the
+test encoded itself. The encoding has no parameters, so it adds no gradient
+to check: the network's gradients are those of ``test_gradients.py`` on its
+inputs.
+"""
+
+import copy
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sknnfs import NNFSClassifier, NNFSRegressor
+from sknnfs._numeric_encoding import bin_edges, encode, encoding_columns
+
+RNG = np.random.default_rng(0)
+N = 240
+# A skewed numeric feature, an indicator, a feature of three values and a
+# uniform one.
+X = np.column_stack(
+    [
+        RNG.exponential(2.0, N),
+        RNG.integers(0, 2, N).astype(float),
+        RNG.integers(0, 3, N).astype(float),
+        RNG.uniform(-1.0, 1.0, N),
+    ]
+)
+Y = {
+    "regressor": np.sin(3 * X[:, 3]) + np.where(X[:, 0] > 2.0, 1.0, 0.0) + X[:, 1],
+    "classifier": (X[:, 0] > 1.5).astype(int) + (X[:, 3] > 0).astype(int),
+}
+ESTIMATORS = {"regressor": NNFSRegressor, "classifier": NNFSClassifier}
+SMALL = dict(hidden_layer_sizes=(8,), batch_size=32, max_iter=20, random_state=0)
+AS_THEY_ARE = dict(numeric_bins=None, **SMALL)
+
+
+def fit_quietly(estimator, *args, method="fit", **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return getattr(estimator, method)(*args, **kwargs)
+
+
+def outputs(estimator, X):
+    if isinstance(estimator, NNFSClassifier):
+        return estimator.predict_proba(X)
+    return estimator.predict(X)
+
+
+def encoded_by_hand(X, edges):
+    """Each feature's bins, written with np.interp: the inner bins rise from 0
+    to 1 across their edges; the outer ones continue their line outside."""
+    columns = []
+    for feature, feature_edges in enumerate(edges):
+        x = X[:, feature]
+        if feature_edges is None:
+            columns.append(x)
+            continue
+        n_bins = len(feature_edges) - 1
+        for t in range(n_bins):
+            left, right = feature_edges[t], feature_edges[t + 1]
+            value = np.interp(x, [left, right], [0.0, 1.0])
+            line = (x - left) / (right - left)
+            if t == 0:
+                value = np.where(x < left, line, value)
+            if t == n_bins - 1:
+                value = np.where(x > right, line, value)
+            columns.append(value)
+    return np.column_stack(columns)
+
+
+# ------------------------------------------------------------ the encoding
+def test_edges_are_the_unique_quantiles_of_features_with_more_than_two_values():
+    edges = bin_edges(X, 4)
+    np.testing.assert_array_equal(
+        edges[0], np.quantile(X[:, 0], [0, 0.25, 0.5, 0.75, 1])
+    )
+    assert edges[1] is None  # an indicator goes in as it is
+    # Three values: the quantiles 0, 0.25, ..., 1 fall on them.
+    np.testing.assert_array_equal(edges[2], [0.0, 1.0, 2.0])
+    assert edges[3][0] == X[:, 3].min() and edges[3][-1] == X[:, 3].max()
+    assert [e is None for e in bin_edges(np.ones((5, 2)), 8)] == [True, True]
+
+
+def test_the_encoding_is_each_bins_ramp_and_the_outer_bins_extrapolate():
+    edges = [np.array([0.0, 1.0, 3.0, 4.0]), None]
+    X_new = np.array([[-1.0, 5.0], [0.5, 0.0], [2.0, 1.0], [3.5, -2.0], [6.0, 0.0]])
+    expected = [
+        [-1.0, 0.0, 0.0, 5.0],
+        [0.5, 0.0, 0.0, 0.0],
+        [1.0, 0.5, 0.0, 1.0],
+        [1.0, 1.0, 0.5, -2.0],
+        [1.0, 1.0, 3.0, 0.0],
+    ]
+    np.testing.assert_array_equal(encode(X_new, encoding_columns(edges)), expected)
+    # The feature is its first edge plus each bin times its width.
+    values = encode(X_new, encoding_columns(edges))[:, :3]
+    np.testing.assert_allclose(values @ [1.0, 2.0, 1.0], X_new[:, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_encoding_keeps_the_dtype_and_leaves_x_alone(dtype):
+    X_typed = X.astype(dtype)
+    before = X_typed.copy()
+    edges = bin_edges(X_typed, 5)
+    encoded = encode(X_typed, encoding_columns(edges))
+    assert encoded.dtype == dtype
+    np.testing.assert_array_equal(X_typed, before)
+    np.testing.assert_allclose(
+        encoded, encoded_by_hand(X_typed.astype(float), edges), rtol=1e-6, atol=1e-6
+    )
+
+
+# ---------------------------------------------------------- the estimators
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_numeric_bins_trains_the_network_on_the_encoded_features(kind):
+    estimator = fit_quietly(ESTIMATORS[kind](numeric_bins=4, **SMALL), X, Y[kind])
+    expected_edges = bin_edges(X, 4)
+    assert len(estimator.bin_edges_) == estimator.n_features_in_ == 4
+    for fitted, expected in zip(estimator.bin_edges_, expected_edges, strict=True):
+        np.testing.assert_array_equal(fitted, expected)
+    # 4 + 1 + 2 + 4 inputs: one per bin, the indicator as it is.
+    assert estimator.coefs_[0].shape == (11, 8)
+    by_hand = fit_quietly(
+        ESTIMATORS[kind](**AS_THEY_ARE), encoded_by_hand(X, expected_edges), Y[kind]
+    )
+    X_new = X[:50] * 1.5 - 0.2  # outside the training range too
+    np.testing.assert_allclose(
+        outputs(estimator, X_new),
+        outputs(by_hand, encoded_by_hand(X_new, expected_edges)),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        estimator.score(X, Y[kind]),
+        by_hand.score(encoded_by_hand(X, expected_edges), Y[kind]),
+        rtol=1e-9,
+    )
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_without_numeric_bins_the_features_go_in_as_they_are(kind):
+    estimator = fit_quietly(ESTIMATORS[kind](**AS_THEY_ARE), X, Y[kind])
+    assert estimator.bin_edges_ is None
+    assert estimator.coefs_[0].shape == (4, 8)
+    # A refit without numeric_bins forgets the edges of an earlier fit.
+    estimator.set_params(numeric_bins=4)
+    fit_quietly(estimator, X, Y[kind])
+    fit_quietly(estimator.set_params(numeric_bins=None), X, Y[kind])
+    assert estimator.bin_edges_ is None and estimator.coefs_[0].shape == (4, 8)
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_auto_is_eight_bins_for_a_dense_fit(kind):
+    estimator = ESTIMATORS[kind](numeric_bins="auto", **SMALL)
+    fit_quietly(estimator, X, Y[kind])
+    eight = fit_quietly(ESTIMATORS[kind](numeric_bins=8, **SMALL), X, Y[kind])
+    assert [e is None or len(e) for e in estimator.bin_edges_] == [9, True, 3, 9]
+    assert outputs(estimator, X).tobytes() == outputs(eight, X).tobytes()
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_auto_takes_sparse_x_and_partial_fit_as_they_are(kind):
+    as_they_are = fit_quietly(ESTIMATORS[kind](**AS_THEY_ARE), X, Y[kind])
+    sparse = fit_quietly(
+        ESTIMATORS[kind](numeric_bins="auto", **SMALL), sp.csr_matrix(X), Y[kind]
+    )
+    assert sparse.bin_edges_ is None and sparse.coefs_[0].shape == (4, 8)
+    # The same model: only the sparse products round differently.
+    np.testing.assert_allclose(
+        outputs(sparse, X), outputs(as_they_are, X), rtol=1e-9, atol=1e-12
+    )
+    streamed = ESTIMATORS[kind](numeric_bins="auto", early_stopping=False, **SMALL)
+    classes = {"classes": np.unique(Y[kind])} if kind == "classifier" else {}
+    streamed.partial_fit(X[:100], Y[kind][:100], **classes)
+    assert streamed.bin_edges_ is None and streamed.coefs_[0].shape == (4, 8)
+
+
+def test_partial_fit_learns_the_edges_from_its_first_rows_and_keeps_them():
+    regressor = NNFSRegressor(numeric_bins=4, early_stopping=False, **SMALL)
+    regressor.partial_fit(X[:100], Y["regressor"][:100])
+    first_edges = bin_edges(X[:100], 4)
+    regressor.partial_fit(X[100:], Y["regressor"][100:])
+    for fitted, expected in zip(regressor.bin_edges_, first_edges, strict=True):
+        np.testing.assert_array_equal(fitted, expected)
+
+
+def test_a_warm_start_keeps_the_edges_whatever_numeric_bins_says_then():
+    regressor = fit_quietly(NNFSRegressor(numeric_bins=4, **SMALL), X, Y["regressor"])
+    edges = copy.deepcopy(regressor.bin_edges_)
+    regressor.set_params(warm_start=True, numeric_bins=None)
+    fit_quietly(regressor, X[::2], Y["regressor"][::2])
+    for fitted, expected in zip(regressor.bin_edges_, edges, strict=True):
+        np.testing.assert_array_equal(fitted, expected)
+    assert regressor.coefs_[0].shape == (11, 8)
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bins", [1, 0, 2.5, "8"])
+def test_numeric_bins_must_be_an_int_of_at_least_two(bins):
+    with pytest.raises(InvalidParameterError, match="'numeric_bins' parameter"):
+        NNFSRegressor(numeric_bins=bins).fit(X, Y["regressor"])
+
+
+def test_sparse_x_is_a_clear_error_and_leaves_the_estimator_as_it_was():
+    regressor = NNFSRegressor(numeric_bins=4, **SMALL)
+    with pytest.raises(TypeError, match="numeric_bins=4 encodes dense features"):
+        regressor.fit(sp.csr_matrix(X), Y["regressor"])
+    assert not hasattr(regressor, "bin_edges_")
+    fit_quietly(regressor, X, Y["regressor"])
+    fitted = pickle.dumps(regressor)
+    with pytest.raises(TypeError, match="fitted with numeric_bins.*X is sparse"):
+        regressor.predict(sp.csr_matrix(X))
+    assert pickle.dumps(regressor) == fitted
+
+
+def test_non_finite_rows_are_refused_at_prediction():
+    regressor = fit_quietly(NNFSRegressor(numeric_bins=4, **SMALL), X, Y["regressor"])
+    for value in (np.nan, np.inf):
+        X_bad = X[:5].copy()
+        X_bad[2, 0] = value
+        with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+            regressor.predict(X_bad)
+
+
+def test_a_dask_fit_refuses_numeric_bins_before_it_needs_a_cluster():
+    da = pytest.importorskip("dask.array", reason="needs the dask extra")
+    regressor = NNFSRegressor(numeric_bins=4)
+    with pytest.raises(ValueError, match="numeric_bins is not available on a Dask"):
+        regressor.fit(da.from_array(X, chunks=60), da.from_array(Y["regressor"]))
+    assert not hasattr(regressor, "n_features_in_")
+
+
+# ------------------------------------------------------------ persistence
+@pytest.mark.parametrize("kind", ESTIMATORS)
+def test_pickles_and_clones_keep_the_encoding(kind):
+    estimator = fit_quietly(ESTIMATORS[kind](numeric_bins=4, **SMALL), X, Y[kind])
+    loaded = pickle.loads(pickle.dumps(estimator))
+    assert outputs(loaded, X).tobytes() == outputs(estimator, X).tobytes()
+    assert clone(estimator).get_params()["numeric_bins"] == 4
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda edges: edges[:3], "bin_edges_ has 3 items, where n_features_in_ is 4"),
+        (
+            lambda edges: [edges[0][:3], *edges[1:]],
+            "bin_edges_ make 9 network inputs, where its network takes 11",
+        ),
+        (
+            lambda edges: [edges[0][::-1], *edges[1:]],
+            r"bin_edges_\[0\] is not None or a float64 array of at least two "
+            "finite, increasing edges",
+        ),
+        (lambda edges: tuple(edges), "bin_edges_ is a tuple, not a list"),
+    ],
+    ids=["a feature missing", "a bin missing", "decreasing", "not a list"],
+)
+def test_an_edited_pickle_of_the_edges_is_refused(edit, problem):
+    regressor = fit_quietly(NNFSRegressor(numeric_bins=4, **SMALL), X, Y["regressor"])
+    state = copy.deepcopy(regressor.__getstate__())
+    state["bin_edges_"] = edit(state["bin_edges_"])
+
+    class Edited:
+        def __reduce__(self):
+            return object.__new__, (NNFSRegressor,), state
+
+    with pytest.raises(ValueError, match=f"Cannot load this NNFSRegressor: {problem}"):
+        pickle.loads(pickle.dumps(Edited()))
+
+
+def test_a_pickle_from_before_numeric_bins_loads_without_an_encoding():
+    regressor = fit_quietly(NNFSRegressor(**SMALL), X, Y["regressor"])
+    state = copy.deepcopy(regressor.__getstate__())
+    del state["numeric_bins"], state["bin_edges_"]
+
+    class Old:
+        def __reduce__(self):
+            return object.__new__, (NNFSRegressor,), state
+
+    loaded = pickle.loads(pickle.dumps(Old()))
+    assert loaded.numeric_bins is None and loaded.bin_edges_ is None
+    assert loaded.predict(X).tobytes() == regressor.predict(X).tobytes()
+
+
+# ------------------------------------------------------------------ ONNX
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_onnx_computes_the_encoding_as_predict_does(dtype):
+    runtime = pytest.importorskip("onnxruntime", reason="needs the onnx extra")
+    from sknnfs.onnx import to_onnx
+
+    regressor = fit_quietly(NNFSRegressor(numeric_bins=4, **SMALL), X, Y["regressor"])
+    X_new = (X * 1.5 - 0.2).astype(dtype)  # outside the training range too
+    session = runtime.InferenceSession(
+        to_onnx(regressor, X_new[:1]).SerializeToString(),
+        providers=["CPUExecutionProvider"],
+    )
+    (predicted,) = session.run(None, {session.get_inputs()[0].name: X_new})
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(
+        predicted.ravel(), regressor.predict(X_new), rtol=tolerance, atol=tolerance
+    )
