@@ -409,10 +409,10 @@ class BaseNNFS(
             y_numeric=False,
         )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
-        if reset:
-            self.bin_edges_ = self._fit_bin_edges(X, incremental)
-        X = self._network_inputs(X)
         sample_weight = relative_sample_weight(sample_weight, X)
+        if reset:
+            self.bin_edges_ = self._fit_bin_edges(X, sample_weight, incremental)
+        X = self._network_inputs(X)
         y_encoded = self._training_targets(
             y,
             reset,
@@ -442,9 +442,10 @@ class BaseNNFS(
         )
         return self
 
-    def _fit_bin_edges(self, X, incremental):
-        """``bin_edges_`` for training data ``X``: None where ``numeric_bins``
-        resolves to None (`resolve_numeric_bins`)."""
+    def _fit_bin_edges(self, X, sample_weight, incremental):
+        """``bin_edges_`` for training data ``X`` weighted by ``sample_weight``
+        (`relative_sample_weight`'s): None where ``numeric_bins`` resolves
+        to None (`resolve_numeric_bins`)."""
         n_bins = resolve_numeric_bins(
             self.numeric_bins, sparse=sp.issparse(X), incremental=incremental
         )
@@ -455,7 +456,7 @@ class BaseNNFS(
                 f"numeric_bins={self.numeric_bins} encodes dense features, and X "
                 "is sparse. Pass X.toarray(), or set numeric_bins=None."
             )
-        return bin_edges(X, n_bins)
+        return bin_edges(X, n_bins, sample_weight)
 
     def _check_partial_fit_settings(self):
         """partial_fit trains one epoch: there is no split to stop early on,
@@ -689,9 +690,9 @@ class BaseNNFS(
                 self._network, self._network_inputs(X), output_function
             )
         check_is_fitted(self)
-        in_first_layer = self.__dict__.get(
-            "bin_edges_"
-        ) is None and checks_rows_in_first_layer(self._network, X)
+        # Encoded features are other arrays than X: check X itself, up front.
+        encoded = self.__dict__.get("bin_edges_") is not None
+        in_first_layer = not encoded and checks_rows_in_first_layer(self._network, X)
         X = self._validate_X(X, reset=False, ensure_all_finite=not in_first_layer)
         check_finite_rows = self._check_finite_rows if in_first_layer else None
         return predict_outputs(self._network, X, output_function, check_finite_rows)

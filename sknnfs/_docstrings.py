@@ -260,8 +260,9 @@ PARAMETERS = {
         "the features as they are for sparse ``X``, ``partial_fit`` and a "
         "Dask cluster. ``None`` gives the network the features as they are, "
         "as the book does. ``fit`` learns the edges (``bin_edges_``, "
-        "unweighted), and so does the first ``partial_fit`` from its rows; "
-        "later calls and a warm start keep them, whatever ``numeric_bins`` "
+        "weighted by ``sample_weight``), and so does the first "
+        "``partial_fit`` from its rows; later calls and a warm start keep "
+        "them, whatever ``numeric_bins`` "
         "says then. The first layer has one row per network input "
         "(``coefs_[0]``). An int needs dense ``X`` and one machine.",
     ),

@@ -1,7 +1,8 @@
 """``numeric_bins``: numeric features encoded piecewise linearly at quantiles.
 
 Expected edges and encodings are written out by hand or computed with
-``np.quantile`` and ``np.interp`` in the test, never with
+``np.quantile(..., method="inverted_cdf")`` on repeated rows and
+``np.interp`` in the test, never with
 `sknnfs._numeric_encoding`. What the network learns is checked against a
 second way of training the same thing: ``numeric_bins=None`` on features the
 test encoded itself. The encoding has no parameters, so it adds no gradient
@@ -79,16 +80,35 @@ def encoded_by_hand(X, edges):
 
 
 # ------------------------------------------------------------ the encoding
+def quantiles(column, levels):
+    return np.quantile(column, levels, method="inverted_cdf")
+
+
 def test_edges_are_the_unique_quantiles_of_features_with_more_than_two_values():
     edges = bin_edges(X, 4)
-    np.testing.assert_array_equal(
-        edges[0], np.quantile(X[:, 0], [0, 0.25, 0.5, 0.75, 1])
-    )
+    np.testing.assert_array_equal(edges[0], quantiles(X[:, 0], [0, 0.25, 0.5, 0.75, 1]))
     assert edges[1] is None  # an indicator goes in as it is
     # Three values: the quantiles 0, 0.25, ..., 1 fall on them.
     np.testing.assert_array_equal(edges[2], [0.0, 1.0, 2.0])
     assert edges[3][0] == X[:, 3].min() and edges[3][-1] == X[:, 3].max()
     assert [e is None for e in bin_edges(np.ones((5, 2)), 8)] == [True, True]
+    # Each edge is a training value: the smallest whose share reaches its level.
+    column = np.array([[5.0], [1.0], [4.0], [2.0], [3.0], [9.0]])
+    assert bin_edges(column, 3)[0].tolist() == [1.0, 2.0, 4.0, 9.0]
+
+
+@pytest.mark.parametrize("max_weight", [2, 3, 7])
+def test_a_row_of_weight_k_places_the_edges_as_k_copies_of_it(max_weight):
+    weights = np.random.default_rng(max_weight).integers(0, max_weight + 1, N)
+    weighted = bin_edges(X, 8, weights / weights.max())
+    repeated = np.repeat(X, weights, axis=0)
+    for feature, feature_edges in enumerate(weighted):
+        values = repeated[:, feature]
+        if np.unique(values).size <= 2:
+            assert feature_edges is None
+        else:
+            expected = np.unique(quantiles(values, np.linspace(0, 1, 9)))
+            np.testing.assert_array_equal(feature_edges, expected)
 
 
 def test_the_encoding_is_each_bins_ramp_and_the_outer_bins_extrapolate():
