@@ -7,7 +7,9 @@ inside a `Pipeline`; `to_onnx` registers and converts in one call.
 The graph is the fitted network's forward pass (constructor parameters
 set since the fit change nothing), one ``MatMul``, ``Add`` and activation
 per layer, with the fitted weights as initializers in the dtype of the
-graph's input (float32 or float64). A two-class classifier's one logistic
+graph's input (float32 or float64); with ``numeric_bins``, the features are
+first encoded at ``bin_edges_`` as ``predict`` does (``Gather``, ``Sub``,
+``Mul``, ``Max``, ``Min``). A two-class classifier's one logistic
 unit ``z`` is exported as a ``Softmax`` of ``(0, z)``, which gives
 ``predict_proba``'s two columns. A classifier's outputs are those of
 skl2onnx's own classifiers: ``label`` (``classes_[argmax]``, as int64 or
