@@ -46,11 +46,11 @@ from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
 from ._network import Network
 from ._numeric_encoding import (
-    bin_edges,
+    edges_problem,
     encode,
     encoding_columns,
-    n_inputs,
-    resolve_numeric_bins,
+    fitted_edges,
+    needs_dense_x,
 )
 from ._optimizers import OPTIMIZERS
 from ._persistence import (
@@ -411,7 +411,13 @@ class BaseNNFS(
         callback_data = (X, y, sample_weight)  # what the user passed, validated
         sample_weight = relative_sample_weight(sample_weight, X)
         if reset:
-            self.bin_edges_ = self._fit_bin_edges(X, sample_weight, incremental)
+            self.bin_edges_ = fitted_edges(
+                self.numeric_bins,
+                X,
+                sample_weight,
+                sparse=sp.issparse(X),
+                incremental=incremental,
+            )
         X = self._network_inputs(X)
         y_encoded = self._training_targets(
             y,
@@ -441,22 +447,6 @@ class BaseNNFS(
             callback_data=callback_data,
         )
         return self
-
-    def _fit_bin_edges(self, X, sample_weight, incremental):
-        """``bin_edges_`` for training data ``X`` weighted by ``sample_weight``
-        (`relative_sample_weight`'s): None where ``numeric_bins`` resolves
-        to None (`resolve_numeric_bins`)."""
-        n_bins = resolve_numeric_bins(
-            self.numeric_bins, sparse=sp.issparse(X), incremental=incremental
-        )
-        if n_bins is None:
-            return None
-        if sp.issparse(X):
-            raise TypeError(
-                f"numeric_bins={self.numeric_bins} encodes dense features, and X "
-                "is sparse. Pass X.toarray(), or set numeric_bins=None."
-            )
-        return bin_edges(X, n_bins, sample_weight)
 
     def _check_partial_fit_settings(self):
         """partial_fit trains one epoch: there is no split to stop early on,
@@ -754,7 +744,7 @@ class BaseNNFS(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # numeric_bins encodes dense columns (`_network_inputs`).
-        tags.input_tags.sparse = self.numeric_bins in (None, "auto")
+        tags.input_tags.sparse = not needs_dense_x(self.numeric_bins)
         return tags
 
     # ----------------------------------------------------------- persistence
@@ -854,7 +844,7 @@ def _fitted_attributes_problem(estimator, state):
     sizes = network.layer_sizes
     edges = state.get("bin_edges_")
     if edges is not None:
-        problem = _bin_edges_problem(edges, state.get("n_features_in_"), sizes[0])
+        problem = edges_problem(edges, state.get("n_features_in_"), sizes[0])
         if problem is not None:
             return problem
     described = {
@@ -887,39 +877,6 @@ def _fitted_attributes_problem(estimator, state):
     return scaling_problem(
         state.get("target_mean_"), state.get("target_scale_"), sizes[-1], network.dtype
     )
-
-
-def _bin_edges_problem(edges, n_features, n_network_inputs):
-    """What makes loaded ``bin_edges_`` unusable, or None: one item per
-    feature, each None or a 1-d float array of at least two finite,
-    increasing edges, making as many inputs as the network takes."""
-    if not isinstance(edges, list):
-        return f"bin_edges_ is a {type(edges).__name__}, not a list"
-    if len(edges) != n_features:
-        return (
-            f"bin_edges_ has {len(edges)} items, where n_features_in_ is {n_features!r}"
-        )
-    for index, feature_edges in enumerate(edges):
-        if feature_edges is None:
-            continue
-        if not (
-            isinstance(feature_edges, np.ndarray)
-            and feature_edges.dtype == np.float64
-            and feature_edges.ndim == 1
-            and feature_edges.size >= 2
-            and np.isfinite(feature_edges).all()
-            and (np.diff(feature_edges) > 0).all()
-        ):
-            return (
-                f"bin_edges_[{index}] is not None or a float64 array of at "
-                "least two finite, increasing edges"
-            )
-    if n_inputs(edges) != n_network_inputs:
-        return (
-            f"bin_edges_ make {n_inputs(edges)} network inputs, where its "
-            f"network takes {n_network_inputs}"
-        )
-    return None
 
 
 def _classes_problem(state, network):

@@ -62,6 +62,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
+from ._numeric_encoding import needs_dense_x
 from ._target_scaling import TargetMoments
 from ._training import (
     History,
@@ -149,7 +150,7 @@ def _check_no_numeric_bins(estimator):
     continues_encoded = (
         estimator.warm_start and estimator.__dict__.get("bin_edges_") is not None
     )
-    if estimator.numeric_bins not in (None, "auto") or continues_encoded:
+    if needs_dense_x(estimator.numeric_bins) or continues_encoded:
         raise ValueError(
             "numeric_bins is not available on a Dask cluster: fit with "
             "numeric_bins=None there (and warm_start=False after a fit with "

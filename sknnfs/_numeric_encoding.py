@@ -44,8 +44,11 @@ __all__ = [
     "EncodingColumns",
     "bin_edges",
     "encode",
+    "edges_problem",
     "encoding_columns",
+    "fitted_edges",
     "n_inputs",
+    "needs_dense_x",
     "resolve_numeric_bins",
 ]
 
@@ -53,6 +56,12 @@ __all__ = [
 # real-data benchmark's meta-train half and tuning group (docs: "Defaults, and
 # how they were chosen"), 4 gained the least and 16 hurt one set more than 8.
 AUTO_BINS = 8
+
+
+def needs_dense_x(numeric_bins):
+    """Whether every fit with ``numeric_bins`` encodes, and so needs dense
+    ``X`` on one machine: an int does; ``'auto'`` and None take any ``X``."""
+    return numeric_bins not in (None, "auto")
 
 
 def resolve_numeric_bins(numeric_bins, *, sparse, incremental):
@@ -86,6 +95,40 @@ def resolve_numeric_bins(numeric_bins, *, sparse, incremental):
     if numeric_bins != "auto":
         return numeric_bins
     return None if sparse or incremental else AUTO_BINS
+
+
+def fitted_edges(numeric_bins, X, sample_weight, *, sparse, incremental):
+    """The ``bin_edges_`` a fit learns: `bin_edges` at the bins
+    `resolve_numeric_bins` gives, or None.
+
+    Parameters
+    ----------
+    numeric_bins : int, 'auto' or None
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    sparse : bool
+        Whether ``X`` is a sparse matrix.
+    incremental : bool
+        Whether the fit is a ``partial_fit``.
+
+    Returns
+    -------
+    edges : list of (ndarray or None), or None
+
+    Raises
+    ------
+    TypeError
+        For sparse ``X`` and an int ``numeric_bins``.
+    """
+    n_bins = resolve_numeric_bins(numeric_bins, sparse=sparse, incremental=incremental)
+    if n_bins is None:
+        return None
+    if sparse:
+        raise TypeError(
+            f"numeric_bins={numeric_bins} encodes dense features, and X "
+            "is sparse. Pass X.toarray(), or set numeric_bins=None."
+        )
+    return bin_edges(X, n_bins, sample_weight)
 
 
 def bin_edges(X, n_bins, sample_weight=None):
@@ -198,6 +241,39 @@ def encoding_columns(edges):
 def n_inputs(edges):
     """How many inputs the network gets from features with these edges."""
     return sum(1 if e is None else len(e) - 1 for e in edges)
+
+
+def edges_problem(edges, n_features, n_network_inputs):
+    """What makes loaded ``bin_edges_`` unusable, or None: one item per
+    feature, each None or a 1-d float array of at least two finite,
+    increasing edges, making as many inputs as the network takes."""
+    if not isinstance(edges, list):
+        return f"bin_edges_ is a {type(edges).__name__}, not a list"
+    if len(edges) != n_features:
+        return (
+            f"bin_edges_ has {len(edges)} items, where n_features_in_ is {n_features!r}"
+        )
+    for index, feature_edges in enumerate(edges):
+        if feature_edges is None:
+            continue
+        if not (
+            isinstance(feature_edges, np.ndarray)
+            and feature_edges.dtype == np.float64
+            and feature_edges.ndim == 1
+            and feature_edges.size >= 2
+            and np.isfinite(feature_edges).all()
+            and (np.diff(feature_edges) > 0).all()
+        ):
+            return (
+                f"bin_edges_[{index}] is not None or a float64 array of at "
+                "least two finite, increasing edges"
+            )
+    if n_inputs(edges) != n_network_inputs:
+        return (
+            f"bin_edges_ make {n_inputs(edges)} network inputs, where its "
+            f"network takes {n_network_inputs}"
+        )
+    return None
 
 
 def encode(X, columns):
