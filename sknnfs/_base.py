@@ -40,7 +40,7 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._distributed import fit_on_cluster, is_dask_collection
 from ._doc_links import DocLinkMixin
-from ._layers import BIAS_INITS, WEIGHT_INITS
+from ._layers import BIAS_INITS, WEIGHT_INITS, initial_weights
 from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
 from ._mlp_names import AUTO_BATCH_SIZE, MLPNameAdviceMixin
@@ -51,6 +51,7 @@ from ._numeric_encoding import (
     encoding_columns,
     fitted_edges,
     needs_dense_x,
+    start_as_features,
 )
 from ._optimizers import OPTIMIZERS
 from ._persistence import (
@@ -531,6 +532,19 @@ class BaseNNFS(
         training_rng = np.random.default_rng(
             random_state.randint(np.iinfo(np.int32).max)
         )
+        edges = self.__dict__.get("bin_edges_")
+        if edges is not None:
+            # Drawn as for the features themselves, then spread over the bins
+            # (after the generator: the draws above match an unencoded fit's).
+            first = network.layers[0]
+            feature_weights = initial_weights(
+                len(edges),
+                first.weights.shape[1],
+                self.weight_init,
+                random_state,
+                dtype,
+            )
+            start_as_features(first.weights, first.biases, edges, feature_weights)
         return Trainer(network, self._make_optimizer(), training_rng)
 
     def _continued_trainer(self, incremental):

@@ -5,7 +5,9 @@ Expected edges and encodings are written out by hand or computed with
 ``np.interp`` in the test, never with
 `sknnfs._numeric_encoding`. What the network learns is checked against a
 second way of training the same thing: ``numeric_bins=None`` on features the
-test encoded itself. The encoding has no parameters, so it adds no gradient
+test encoded itself; the start of the encoded network, against the
+straight lines it must draw along each feature. The encoding has no
+parameters, so it adds no gradient
 to check: the network's gradients are those of ``test_gradients.py`` on its
 inputs.
 """
@@ -21,8 +23,14 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
+import sknnfs._base
 from sknnfs import NNFSClassifier, NNFSRegressor
-from sknnfs._numeric_encoding import bin_edges, encode, encoding_columns
+from sknnfs._numeric_encoding import (
+    bin_edges,
+    encode,
+    encoding_columns,
+    start_as_features,
+)
 
 RNG = np.random.default_rng(0)
 N = 240
@@ -127,6 +135,77 @@ def test_the_encoding_is_each_bins_ramp_and_the_outer_bins_extrapolate():
     np.testing.assert_allclose(values @ [1.0, 2.0, 1.0], X_new[:, 0])
 
 
+def test_the_start_draws_each_features_line_inside_and_gentler_tails():
+    # Widths 1, 2, 0.5, 4 (first feature) and 1, 1 (two bins: no inner edges).
+    edges = [np.array([-1.0, 0.0, 2.0, 2.5, 6.5]), None, np.array([0.0, 1.0, 2.0])]
+    feature_weights = np.array([[2.0, -1.0], [3.0, 0.5], [-0.5, 4.0]])
+    weights, biases = np.full((7, 2), np.nan), np.array([[0.25, -0.75]])
+    start_as_features(weights, biases, edges, feature_weights)
+    # A bin's weights: its feature's times its width; the outer bins of the
+    # first feature take their neighbours' widths, 2 and 0.5.
+    widths = np.array([2.0, 2.0, 0.5, 0.5, 1.0, 1.0, 1.0])
+    rows = [0, 0, 0, 0, 1, 2, 2]
+    np.testing.assert_allclose(weights, feature_weights[rows] * widths[:, None])
+    # ... and the biases b[1] less the first width (0 - 2) for the first
+    # feature, b[0] = 0 for the third.
+    shift = -2.0 * feature_weights[0] + 0.0 * feature_weights[2]
+    np.testing.assert_allclose(biases, [[0.25 + shift[0], -0.75 + shift[1]]])
+    first_layer = encoding_columns(edges)
+
+    def line(X):
+        return encode(X, first_layer) @ weights + biases
+
+    # Inside the first feature's inner edges [0, 2.5], the features' line.
+    inside = np.array([[0.0, 1.0, 0.3], [1.2, -2.0, 1.7], [2.5, 0.0, -3.0]])
+    np.testing.assert_allclose(
+        line(inside), inside @ feature_weights + [[0.25, -0.75]], atol=1e-12
+    )
+    # Past 2.5 the slope along the first feature is 0.5 / 4 of its weights',
+    # below 0 it is 2 / 1 of it (the outer bin as wide as its neighbour).
+    at = np.array([[2.5, 0.0, 0.0], [10.5, 0.0, 0.0], [0.0, 0.0, 0.0], [-3.0, 0, 0]])
+    values = line(at)
+    np.testing.assert_allclose(values[1] - values[0], 8.0 * 0.125 * feature_weights[0])
+    np.testing.assert_allclose(values[2] - values[3], 3.0 * 2.0 * feature_weights[0])
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
+@pytest.mark.parametrize("weight_init", ["glorot", "he", "nnfs"])
+def test_an_encoded_network_starts_as_a_line_along_each_feature(kind, weight_init):
+    # A step too small to move the weights: the fitted first layer is its start.
+    estimator = fit_quietly(
+        ESTIMATORS[kind](
+            numeric_bins=4,
+            weight_init=weight_init,
+            hidden_layer_sizes=(64,),
+            learning_rate=1e-300,
+            max_iter=1,
+            random_state=0,
+        ),
+        X,
+        Y[kind],
+    )
+    per_unit, feature = [], 0
+    for feature_edges in estimator.bin_edges_:
+        widths = np.ones(1) if feature_edges is None else np.diff(feature_edges)
+        if len(widths) >= 3:  # the outer bins as wide as their neighbours
+            widths[0], widths[-1] = widths[1], widths[-2]
+        rows = estimator.coefs_[0][feature : feature + len(widths)]
+        # Every bin of a feature: the same weights per unit of the feature.
+        np.testing.assert_allclose(
+            rows / widths[:, None], np.repeat(rows[:1] / widths[0], len(widths), 0)
+        )
+        per_unit.append(rows[0] / widths[0])
+        feature += len(widths)
+    assert feature == estimator.coefs_[0].shape[0]
+    # ... drawn as for a first layer of 4 inputs and 64 units.
+    expected_std = {
+        "glorot": np.sqrt(6 / (4 + 64)) / np.sqrt(3),
+        "he": np.sqrt(2 / 4),
+        "nnfs": 0.01,
+    }[weight_init]
+    assert np.std(per_unit) == pytest.approx(expected_std, rel=0.15)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_encoding_keeps_the_dtype_and_leaves_x_alone(dtype):
     X_typed = X.astype(dtype)
@@ -142,7 +221,10 @@ def test_the_encoding_keeps_the_dtype_and_leaves_x_alone(dtype):
 
 # ---------------------------------------------------------- the estimators
 @pytest.mark.parametrize("kind", ESTIMATORS)
-def test_numeric_bins_trains_the_network_on_the_encoded_features(kind):
+def test_numeric_bins_trains_the_network_on_the_encoded_features(kind, monkeypatch):
+    # Without its start (tested below), an encoded fit draws what a fit on the
+    # encoded features does: the two must then train alike.
+    monkeypatch.setattr(sknnfs._base, "start_as_features", lambda *args: None)
     estimator = fit_quietly(ESTIMATORS[kind](numeric_bins=4, **SMALL), X, Y[kind])
     expected_edges = bin_edges(X, 4)
     assert len(estimator.bin_edges_) == estimator.n_features_in_ == 4
@@ -180,12 +262,12 @@ def test_without_numeric_bins_the_features_go_in_as_they_are(kind):
 
 
 @pytest.mark.parametrize("kind", ESTIMATORS)
-def test_auto_is_eight_bins_for_a_dense_fit(kind):
+def test_auto_is_sixteen_bins_for_a_dense_fit(kind):
     estimator = ESTIMATORS[kind](numeric_bins="auto", **SMALL)
     fit_quietly(estimator, X, Y[kind])
-    eight = fit_quietly(ESTIMATORS[kind](numeric_bins=8, **SMALL), X, Y[kind])
-    assert [e is None or len(e) for e in estimator.bin_edges_] == [9, True, 3, 9]
-    assert outputs(estimator, X).tobytes() == outputs(eight, X).tobytes()
+    sixteen = fit_quietly(ESTIMATORS[kind](numeric_bins=16, **SMALL), X, Y[kind])
+    assert [e is None or len(e) for e in estimator.bin_edges_] == [17, True, 3, 17]
+    assert outputs(estimator, X).tobytes() == outputs(sixteen, X).tobytes()
 
 
 @pytest.mark.parametrize("kind", ESTIMATORS)
