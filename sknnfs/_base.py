@@ -12,6 +12,7 @@ generator in place: `_Snapshot`, the estimator's attributes, is all it takes
 to put the estimator back after a failure (`fit_context`).
 """
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -319,14 +320,15 @@ class BaseNNFS(
 
     def _validate_X(self, X, *, reset, dtype=None, ensure_all_finite=True):
         """``X`` checked, as the network's inputs (`_network_inputs`)."""
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=dtype if dtype is not None else self._network.dtype,
-            ensure_all_finite=ensure_all_finite,
-        )
+        with _text_columns_named(self, X):
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse="csr",
+                dtype=dtype if dtype is not None else self._network.dtype,
+                ensure_all_finite=ensure_all_finite,
+            )
         return self._network_inputs(X)
 
     def _network_inputs(self, X):
@@ -399,16 +401,17 @@ class BaseNNFS(
         if not reset:
             self._check_same_network(hidden_sizes, incremental)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse="csr",
-            dtype=dtype,
-            multi_output=True,
-            y_numeric=False,
-        )
+        with _text_columns_named(self, X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                accept_sparse="csr",
+                dtype=dtype,
+                multi_output=True,
+                y_numeric=False,
+            )
         callback_data = (X, y, sample_weight)  # what the user passed, validated
         sample_weight = relative_sample_weight(sample_weight, X)
         if reset:
@@ -930,6 +933,33 @@ def _classes_problem(state, network):
             + ", as predict and partial_fit read them"
         )
     return None
+
+
+@contextlib.contextmanager
+def _text_columns_named(estimator, X):
+    """Turn NumPy's "could not convert string to float" on a DataFrame into
+    an error naming its columns of text or categories, and what to do."""
+    try:
+        yield
+    except ValueError as error:
+        dtypes = getattr(X, "dtypes", None)
+        if dtypes is None or "could not convert" not in str(error):
+            raise
+        # pandas' dtypes have NumPy kinds: numbers and booleans "biuf"; text,
+        # categories and the string dtype "O". Other frames keep the message.
+        kinds = [getattr(dtype, "kind", None) for dtype in dtypes]
+        columns = [
+            str(column)
+            for column, kind in zip(X.columns, kinds, strict=True)
+            if kind is not None and kind not in "biuf"
+        ]
+        if not columns or None in kinds:
+            raise
+        raise ValueError(
+            f"X has columns of text or categories, which "
+            f"{type(estimator).__name__} cannot take as numbers: {columns}. "
+            "Encode them first, e.g. with OneHotEncoder in a ColumnTransformer."
+        ) from error
 
 
 def _values_dtype(X):

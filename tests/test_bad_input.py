@@ -51,6 +51,15 @@ def with_nan(values, value=np.nan):
     return values
 
 
+def _frame_with_text():
+    """X_GOOD's columns, one of them a category and one text, in a DataFrame."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_GOOD, columns=["a", "kind", "size"])
+    frame["kind"] = pd.Categorical(np.where(X_GOOD[:, 1] > 0, "x", "y"))
+    frame["size"] = np.where(X_GOOD[:, 2] > 0, "big", "small")
+    return frame
+
+
 @dataclass
 class Case:
     """A bad input: how to build it, where it applies, and the error it gets.
@@ -128,6 +137,13 @@ CASES = [
         r"could not convert string to float: .*'a'",
         ALL,
         X=lambda k: np.where(X_GOOD > 0, "a", "b"),
+    ),
+    Case(
+        "X is a DataFrame with text and categories",
+        r"X has columns of text or categories, which NNFS\w+ cannot take as "
+        r"numbers: \['kind', 'size'\]\. Encode them first, e\.g\. with OneHotEncoder",
+        FIT_METHODS,
+        X=lambda k: _frame_with_text(),
     ),
     Case(
         "X has objects",
@@ -632,3 +648,21 @@ def test_early_stopping_needs_three_positively_weighted_samples():
     sample_weight[:2] = 1.0
     with pytest.raises(ValueError, match="at least 3 samples with a positive weight"):
         classifier.fit(X_GOOD, Y_CLASSES, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_predicting_on_text_names_the_column_and_leaves_the_model_alone(kind):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_GOOD, columns=["a", "b", "c"])
+    estimator = make_estimator(kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(frame, good_y(kind))
+    before = estimator.predict(frame)
+    frame["b"] = np.where(X_GOOD[:, 1] > 0, "x", "y")
+    for method in METHODS[kind][2:]:
+        arguments = (frame, good_y(kind)) if method == "score" else (frame,)
+        with pytest.raises(ValueError, match=r"cannot take as numbers: \['b'\]\."):
+            getattr(estimator, method)(*arguments)
+    frame["b"] = X_GOOD[:, 1]
+    np.testing.assert_array_equal(estimator.predict(frame), before)
