@@ -12,7 +12,6 @@ generator in place: `_Snapshot`, the estimator's attributes, is all it takes
 to put the estimator back after a failure (`fit_context`).
 """
 
-import contextlib
 import copy
 import functools
 import inspect
@@ -41,6 +40,7 @@ from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
 from ._distributed import fit_on_cluster, is_dask_collection
 from ._doc_links import DocLinkMixin
+from ._frames import frame_values_dtype, text_columns_named
 from ._layers import BIAS_INITS, WEIGHT_INITS, initial_weights
 from ._lbfgs import fit_lbfgs
 from ._loop import EpochLoop, InMemoryEpochs, Validation
@@ -312,7 +312,7 @@ class BaseNNFS(
         DataFrame, else float64."""
         if self.dtype is not None:
             return np.dtype(self.dtype)
-        values_dtype = _values_dtype(X)
+        values_dtype = frame_values_dtype(X)
         is_float32 = values_dtype is not None and (
             (values_dtype.kind, values_dtype.itemsize) == ("f", 4)
         )
@@ -320,7 +320,7 @@ class BaseNNFS(
 
     def _validate_X(self, X, *, reset, dtype=None, ensure_all_finite=True):
         """``X`` checked, as the network's inputs (`_network_inputs`)."""
-        with _text_columns_named(self, X):
+        with text_columns_named(self, X):
             X = validate_data(
                 self,
                 X,
@@ -401,7 +401,7 @@ class BaseNNFS(
         if not reset:
             self._check_same_network(hidden_sizes, incremental)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
-        with _text_columns_named(self, X):
+        with text_columns_named(self, X):
             X, y = validate_data(
                 self,
                 X,
@@ -933,56 +933,6 @@ def _classes_problem(state, network):
             + ", as predict and partial_fit read them"
         )
     return None
-
-
-@contextlib.contextmanager
-def _text_columns_named(estimator, X):
-    """Turn NumPy's "could not convert string to float" on a DataFrame into
-    an error naming its columns of text or categories, and what to do."""
-    try:
-        yield
-    except ValueError as error:
-        dtypes = getattr(X, "dtypes", None)
-        if dtypes is None or "could not convert" not in str(error):
-            raise
-        # pandas' dtypes have NumPy kinds: numbers and booleans "biuf"; text,
-        # categories and the string dtype "O". Other frames keep the message.
-        kinds = [getattr(dtype, "kind", None) for dtype in dtypes]
-        columns = [
-            str(column)
-            for column, kind in zip(X.columns, kinds, strict=True)
-            if kind is not None and kind not in "biuf"
-        ]
-        if not columns or None in kinds:
-            raise
-        raise ValueError(
-            f"X has columns of text or categories, which "
-            f"{type(estimator).__name__} cannot take as numbers: {columns}. "
-            "Encode them first, e.g. with OneHotEncoder in a ColumnTransformer."
-        ) from error
-
-
-def _values_dtype(X):
-    """The NumPy dtype of ``X``'s values, without converting them; None if unknown.
-
-    A DataFrame has one dtype per column: their common type, as
-    ``np.asarray`` would give.
-    """
-    dtype = getattr(X, "dtype", None)
-    if isinstance(dtype, np.dtype):
-        return dtype
-    try:
-        return np.result_type(*X.dtypes)
-    except (AttributeError, TypeError, ValueError):  # none, or not NumPy dtypes
-        pass
-    if not hasattr(X, "dtypes"):
-        return None
-    # A polars (or other) DataFrame has dtypes of its own: its first zero
-    # rows convert to the NumPy dtype that all of them would.
-    try:
-        return np.asarray(X[:0]).dtype
-    except Exception:  # a frame that cannot be sliced so: the full conversion decides
-        return None
 
 
 def _positive_total(weights, name):

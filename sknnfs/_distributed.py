@@ -61,6 +61,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._frames import text_columns_named
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
 from ._numeric_encoding import needs_dense_x
 from ._target_scaling import TargetMoments
@@ -458,7 +459,7 @@ class _PartitionSurvey:
 
 def _survey_partition(X, y, sample_weight, checker, dtype, index):
     """Check one partition as ``fit`` checks its data (on its worker)."""
-    with _in_partition(index):
+    with _in_partition(index), text_columns_named(checker, X):
         X, y = validate_data(
             checker,
             X,

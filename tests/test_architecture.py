@@ -48,6 +48,7 @@ GLUE = {
     "onnx",
     "_mlp_names",
     "_persistence",
+    "_frames",
 }
 # What the book may take from the standard library: nothing that runs
 # concurrently, times, or reaches outside the process.

@@ -811,6 +811,24 @@ def test_dataframes_train_on_the_cluster(client, data):
     np.testing.assert_array_equal(on_cluster.predict(frame), local.predict(frame))
 
 
+def test_a_column_of_text_is_named_from_the_partition_it_is_in(client, data):
+    pytest.importorskip("dask.dataframe", reason=DASK_EXTRA)
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X, y = data
+    frame = pd.DataFrame(X, columns=[f"feature {i}" for i in range(6)])
+    frame["colour"] = np.where(X[:, 0] > 0, "red", "blue")
+    with pytest.raises(
+        ValueError,
+        match=r"Partition \d of the data: X has columns of text or categories, "
+        r"which NNFSClassifier cannot take as numbers: \['colour'\]\.",
+    ):
+        small_classifier().fit(
+            dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(y), 3)
+        )
+
+
 def test_partitions_that_differ_are_refused(client, data):
     import dask.array as da
 
