@@ -289,8 +289,8 @@ def edges_problem(edges, n_features, n_network_inputs):
 def start_as_features(weights, biases, edges, feature_weights):
     """Make an encoded network's first layer start as it would on the
     features themselves: ``encode(X) @ weights + biases`` becomes
-    ``X @ feature_weights + biases`` on every row whose values lie inside
-    the outer bins.
+    ``X @ feature_weights + biases`` on every row whose values lie between
+    each feature's inner edges, ``b[1]`` and ``b[-2]``.
 
     ``x`` is ``b[0]`` plus the sum of its bins' encodings times their widths,
     so a bin's weights are its feature's times the bin's width, and the
@@ -329,22 +329,23 @@ def start_as_features(weights, biases, edges, feature_weights):
     its neighbour, rises at half the slope.
     """
     columns = encoding_columns(edges)
-    widths = 1.0 / columns.scale
-    first = 0
-    for feature_edges in edges:
-        n_bins = 1 if feature_edges is None else len(feature_edges) - 1
-        if n_bins >= 3:
+    widths = 1.0 / columns.scale  # 1 for a feature left as it is
+    starts = np.zeros(len(edges))  # x less the sum of its bins times widths
+    first = 0  # the feature's first input
+    for feature, feature_edges in enumerate(edges):
+        if feature_edges is None:
+            first += 1
+            continue
+        n_bins = len(feature_edges) - 1
+        starts[feature] = feature_edges[0]
+        if n_bins >= 3:  # the outer bins as wide as their inner neighbours
             last = first + n_bins - 1
             widths[first] = widths[first + 1]
             widths[last] = widths[last - 1]
+            starts[feature] = feature_edges[1] - widths[first]
         first += n_bins
     weights[...] = feature_weights[columns.source] * widths[:, None]
-    # On the inner range x = b[1] - widths[first] + the sum.
-    starts = [
-        0.0 if e is None else e[0] if len(e) < 4 else e[1] - (e[2] - e[1])
-        for e in edges
-    ]
-    biases += np.asarray(starts, dtype=np.float64) @ feature_weights
+    biases += starts @ feature_weights
 
 
 def encode(X, columns):
