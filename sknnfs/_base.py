@@ -334,15 +334,21 @@ class BaseNNFS(
     def _network_inputs(self, X):
         """Validated ``X`` as the network takes it: encoded at ``bin_edges_``
         where ``numeric_bins`` fitted them (`sknnfs._numeric_encoding`)."""
-        edges = self.__dict__.get("bin_edges_")
-        if edges is None:
+        if self.__dict__.get("bin_edges_") is None:
             return X
         if sp.issparse(X):
             raise TypeError(
                 "This estimator was fitted with numeric_bins, which encodes "
                 "dense features, and X is sparse. Pass X.toarray()."
             )
-        return encode(X, encoding_columns(edges))
+        return encode(X, self._encoding_columns)
+
+    def _set_bin_edges(self, edges):
+        """Set ``bin_edges_``, and the column rules `_network_inputs` applies,
+        built once here rather than on every call (most of a one-row
+        ``predict``'s time); they are left out of pickles and rebuilt."""
+        self.bin_edges_ = edges
+        self._encoding_columns = None if edges is None else encoding_columns(edges)
 
     def _training_weights(self, sample_weight, X, y_encoded, *, incremental):
         """Combine sample_weight and class weights, normalised to mean one.
@@ -415,12 +421,14 @@ class BaseNNFS(
         callback_data = (X, y, sample_weight)  # what the user passed, validated
         sample_weight = relative_sample_weight(sample_weight, X)
         if reset:
-            self.bin_edges_ = fitted_edges(
-                self.numeric_bins,
-                X,
-                sample_weight,
-                sparse=sp.issparse(X),
-                incremental=incremental,
+            self._set_bin_edges(
+                fitted_edges(
+                    self.numeric_bins,
+                    X,
+                    sample_weight,
+                    sparse=sp.issparse(X),
+                    incremental=incremental,
+                )
             )
         X = self._network_inputs(X)
         y_encoded = self._training_targets(
@@ -771,7 +779,9 @@ class BaseNNFS(
         `sknnfs._persistence` says how, and reads the older formats.
         """
         # BaseEstimator's state may be the live __dict__: never write to it.
-        return state_to_pickle(super().__getstate__())
+        state = state_to_pickle(super().__getstate__())  # a new dict
+        state.pop("_encoding_columns", None)  # derived: rebuilt on loading
+        return state
 
     def __setstate__(self, state):
         """Load a pickled state of any format, once it is checked.
@@ -793,6 +803,8 @@ class BaseNNFS(
             if problem is not None:
                 raise loading_error(estimator_name, problem)
         super().__setstate__(state)
+        if "bin_edges_" in state:
+            self._set_bin_edges(state["bin_edges_"])
 
 
 class _LayerArrays(list):

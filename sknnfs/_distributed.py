@@ -364,7 +364,7 @@ def _check_columns(estimator, meta, hidden_sizes):
         ensure_min_samples=0,
     )
     if reset:
-        estimator.bin_edges_ = None  # the features go in as they are
+        estimator._set_bin_edges(None)  # the features go in as they are
     return reset, dtype
 
 

@@ -262,6 +262,16 @@ def test_without_numeric_bins_the_features_go_in_as_they_are(kind):
 
 
 @pytest.mark.parametrize("kind", ESTIMATORS)
+def test_a_refit_with_other_bins_predicts_as_a_fresh_fit(kind):
+    refitted = fit_quietly(ESTIMATORS[kind](numeric_bins=4, **SMALL), X, Y[kind])
+    fit_quietly(refitted.set_params(numeric_bins=3), X, Y[kind])
+    fresh = fit_quietly(ESTIMATORS[kind](numeric_bins=3, **SMALL), X, Y[kind])
+    assert outputs(refitted, X * 1.5).tobytes() == outputs(fresh, X * 1.5).tobytes()
+    loaded = pickle.loads(pickle.dumps(refitted))
+    assert outputs(loaded, X * 1.5).tobytes() == outputs(fresh, X * 1.5).tobytes()
+
+
+@pytest.mark.parametrize("kind", ESTIMATORS)
 def test_auto_is_sixteen_bins_for_a_dense_fit(kind):
     estimator = ESTIMATORS[kind](numeric_bins="auto", **SMALL)
     fit_quietly(estimator, X, Y[kind])
