@@ -30,14 +30,24 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _check_y,
     _is_arraylike_not_scalar,
+    _num_samples,
     check_array,
+    check_consistent_length,
     check_is_fitted,
     validate_data,
 )
 
 from ._activations import HIDDEN_ACTIVATIONS
 from ._callbacks import CallbackSupportMixin, EpochCallbacks
+from ._categories import (
+    categorical_mask,
+    categories_problem,
+    category_encoder,
+    one_hot_width,
+    split_columns,
+)
 from ._distributed import fit_on_cluster, is_dask_collection
 from ._doc_links import DocLinkMixin
 from ._frames import frame_values_dtype, text_columns_named
@@ -163,6 +173,7 @@ PARAMETER_CONSTRAINTS = {
         StrOptions({"auto"}),
         None,
     ],
+    "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
     "verbose": ["verbose"],
 }
 
@@ -215,6 +226,7 @@ class BaseNNFS(
         random_state,
         verbose,
         numeric_bins,
+        categorical_features,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -250,6 +262,7 @@ class BaseNNFS(
         self.random_state = random_state
         self.verbose = verbose
         self.numeric_bins = numeric_bins
+        self.categorical_features = categorical_features
 
     # ---------------------------------------------------------- subclass API
     @abstractmethod
@@ -320,16 +333,46 @@ class BaseNNFS(
 
     def _validate_X(self, X, *, reset, dtype=None, ensure_all_finite=True):
         """``X`` checked, as the network's inputs (`_network_inputs`)."""
+        dtype = dtype if dtype is not None else self._network.dtype
+        mask = self.__dict__.get("is_categorical_")
+        if mask is not None:
+            X = self._with_categories(X, mask, reset=reset, dtype=dtype)
+            return self._network_inputs(X)
         with text_columns_named(self, X):
             X = validate_data(
                 self,
                 X,
                 reset=reset,
                 accept_sparse="csr",
-                dtype=dtype if dtype is not None else self._network.dtype,
+                dtype=dtype,
                 ensure_all_finite=ensure_all_finite,
             )
         return self._network_inputs(X)
+
+    def _with_categories(self, X, mask, *, reset, dtype):
+        """``X``'s numeric columns, checked as `validate_data` checks ``X``,
+        then the one-hot columns of its categorical features
+        (`sknnfs._categories`), whose encoder a fresh fit fits."""
+        if sp.issparse(X):
+            raise TypeError(
+                "categorical_features needs dense X, and X is sparse. Pass "
+                "X.toarray(), or set categorical_features=None."
+            )
+        validate_data(self, X, reset=reset, skip_check_array=True)  # names, count
+        numbers, categories = split_columns(X, mask)
+        if mask.all():  # check_array cannot read a DataFrame of no columns
+            numbers = np.empty((_num_samples(categories), 0), dtype=dtype)
+        with text_columns_named(self, numbers):
+            numbers = check_array(
+                numbers,
+                dtype=dtype,
+                ensure_min_features=0,
+                input_name="X",
+                estimator=self,
+            )
+        if reset:
+            self._category_encoder = category_encoder(categories, dtype)
+        return np.hstack([numbers, self._category_encoder.transform(categories)])
 
     def _network_inputs(self, X):
         """Validated ``X`` as the network takes it: encoded at ``bin_edges_``
@@ -407,18 +450,28 @@ class BaseNNFS(
         if not reset:
             self._check_same_network(hidden_sizes, incremental)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
-        with text_columns_named(self, X):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                reset=reset,
-                accept_sparse="csr",
-                dtype=dtype,
-                multi_output=True,
-                y_numeric=False,
-            )
-        callback_data = (X, y, sample_weight)  # what the user passed, validated
+        if reset:
+            self.is_categorical_ = categorical_mask(self.categorical_features, X)
+            self._category_encoder = None
+        if self.is_categorical_ is None:
+            with text_columns_named(self, X):
+                X, y = validate_data(
+                    self,
+                    X,
+                    y,
+                    reset=reset,
+                    accept_sparse="csr",
+                    dtype=dtype,
+                    multi_output=True,
+                    y_numeric=False,
+                )
+            callback_data = (X, y, sample_weight)  # what the user passed, validated
+        else:
+            raw_X = X  # the callbacks predict from X as the user passed it
+            X = self._with_categories(X, self.is_categorical_, reset=reset, dtype=dtype)
+            y = _check_y(y, multi_output=True, y_numeric=False, estimator=self)
+            check_consistent_length(X, y)
+            callback_data = (raw_X, y, sample_weight)
         sample_weight = relative_sample_weight(sample_weight, X)
         if reset:
             self._set_bin_edges(
@@ -706,7 +759,10 @@ class BaseNNFS(
             )
         check_is_fitted(self)
         # Encoded features are other arrays than X: check X itself, up front.
-        encoded = self.__dict__.get("bin_edges_") is not None
+        encoded = (
+            self.__dict__.get("bin_edges_") is not None
+            or self.__dict__.get("is_categorical_") is not None
+        )
         in_first_layer = not encoded and checks_rows_in_first_layer(self._network, X)
         X = self._validate_X(X, reset=False, ensure_all_finite=not in_first_layer)
         check_finite_rows = self._check_finite_rows if in_first_layer else None
@@ -735,6 +791,7 @@ class BaseNNFS(
             and X.flags.c_contiguous
             and X.shape[1] == self.n_features_in_
             and not hasattr(self, "feature_names_in_")
+            and self.__dict__.get("is_categorical_") is None
             and np.isfinite(X).all()
         )
 
@@ -768,8 +825,12 @@ class BaseNNFS(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # numeric_bins encodes dense columns (`_network_inputs`).
-        tags.input_tags.sparse = not needs_dense_x(self.numeric_bins)
+        # numeric_bins and the categories' one-hot columns are dense
+        # (`_network_inputs`, `_with_categories`).
+        tags.input_tags.sparse = not needs_dense_x(self.numeric_bins) and (
+            self.categorical_features is None
+            or isinstance(self.categorical_features, str)
+        )
         return tags
 
     # ----------------------------------------------------------- persistence
@@ -795,10 +856,14 @@ class BaseNNFS(
         """
         estimator_name = type(self).__name__
         state = state_from_pickle(state, estimator_name)
-        # Pickled before numeric_bins: their networks take the features as they are.
+        # Pickled before numeric_bins or categorical_features: their networks
+        # take the features as they are.
         state.setdefault("numeric_bins", None)
+        state.setdefault("categorical_features", None)
         if state.get("_network") is not None:
             state.setdefault("bin_edges_", None)
+            state.setdefault("is_categorical_", None)
+            state.setdefault("_category_encoder", None)
             problem = _fitted_attributes_problem(self, state)
             if problem is not None:
                 raise loading_error(estimator_name, problem)
@@ -871,13 +936,24 @@ def _fitted_attributes_problem(estimator, state):
     """
     network = state["_network"]
     sizes = network.layer_sizes
+    # X's columns as the network's features: with categorical features, the
+    # numeric ones and then the one-hot columns (`BaseNNFS._with_categories`).
+    n_features = state.get("n_features_in_")
+    extra_columns = 0
+    mask = state.get("is_categorical_")
+    if mask is not None:
+        encoder = state.get("_category_encoder")
+        problem = categories_problem(mask, encoder, n_features)
+        if problem is not None:
+            return problem
+        extra_columns = one_hot_width(encoder) - int(mask.sum())
     edges = state.get("bin_edges_")
     if edges is not None:
-        problem = edges_problem(edges, state.get("n_features_in_"), sizes[0])
+        problem = edges_problem(edges, n_features + extra_columns, sizes[0])
         if problem is not None:
             return problem
     described = {
-        "n_features_in_": sizes[0] if edges is None else len(edges),
+        "n_features_in_": (sizes[0] if edges is None else len(edges)) - extra_columns,
         "n_outputs_": sizes[-1],
         "n_layers_": len(sizes),
         "out_activation_": OUT_ACTIVATIONS.get(network.loss_name),

@@ -207,6 +207,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
         random_state=None,
         verbose=0,
         numeric_bins=None,
+        categorical_features="from_dtype",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -243,6 +244,7 @@ class NNFSClassifier(ClassifierMixin, BaseNNFS):
             random_state=random_state,
             verbose=verbose,
             numeric_bins=numeric_bins,
+            categorical_features=categorical_features,
         )
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing

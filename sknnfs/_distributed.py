@@ -61,6 +61,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from ._categories import categorical_mask
 from ._frames import text_columns_named
 from ._lbfgs import FullBatchObjective, check_lbfgs_settings, run_lbfgs
 from ._numeric_encoding import needs_dense_x
@@ -130,6 +131,7 @@ def fit_on_cluster(estimator, X, y, sample_weight):
         Fitted, as by ``fit`` on the computed arrays.
     """
     _check_no_numeric_bins(estimator)
+    _check_no_categories(estimator, X)
     client = _current_client()
     partitions = _row_partitions(X, y, sample_weight)
     if estimator.optimizer == "lbfgs":
@@ -156,6 +158,24 @@ def _check_no_numeric_bins(estimator):
             "numeric_bins is not available on a Dask cluster: fit with "
             "numeric_bins=None there (and warm_start=False after a fit with "
             "numeric_bins), or compute X to fit on one machine."
+        )
+
+
+def _check_no_categories(estimator, X):
+    """The cluster trains on numbers: the categories' one-hot columns would
+    need every partition's categories first."""
+    continues_encoded = (
+        estimator.warm_start and estimator.__dict__.get("is_categorical_") is not None
+    )
+    if (
+        continues_encoded
+        or categorical_mask(estimator.categorical_features, X) is not None
+    ):
+        raise ValueError(
+            "categorical_features is not available on a Dask cluster: encode "
+            "the categories first (e.g. dask.dataframe.get_dummies) and fit "
+            "with categorical_features=None there (and warm_start=False after "
+            "a fit with categories), or compute X to fit on one machine."
         )
 
 

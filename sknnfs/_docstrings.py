@@ -268,12 +268,28 @@ PARAMETERS = {
         "says then. The first layer has one row per network input "
         "(``coefs_[0]``). An int needs dense ``X`` and one machine.",
     ),
+    "categorical_features": (
+        "None, 'from_dtype' or array-like of bool, int or str",
+        "The categorical features, as `HistGradientBoostingClassifier` "
+        "names them: ``'from_dtype'`` takes a DataFrame's columns of "
+        "dtype ``category`` (polars: ``Categorical``, ``Enum``); or a "
+        "boolean mask, integer indices, or column names (of text, "
+        "numbers or anything `OneHotEncoder` takes); None takes every "
+        "feature as a number. The network gets one input per category seen "
+        "in training (`sknnfs._categories`), so each category has its row "
+        "of first-layer weights, an embedding. A missing value (None, NaN) "
+        "is a category when training has one; an unknown category gets "
+        "zeros. ``fit`` learns the categories (``is_categorical_``); later "
+        "``partial_fit`` calls and a warm start keep them. Needs dense "
+        "``X`` and one machine.",
+    ),
 }
 
 # The fitted attributes of both estimators, in the order they are documented.
 FITTED_ATTRIBUTES = [
     "n_features_in_",
     "feature_names_in_",
+    "is_categorical_",
     "bin_edges_",
     "coefs_",
     "intercepts_",
@@ -301,10 +317,17 @@ ATTRIBUTES = {
         "ndarray of shape (n_features_in_,)",
         "Defined when ``X`` has string feature names (a DataFrame).",
     ),
+    "is_categorical_": (
+        "ndarray of shape (n_features_in_,), bool, or None",
+        "Which features ``categorical_features`` made categorical; None if none.",
+    ),
     "bin_edges_": (
-        "list of (ndarray or None), length ``n_features_in_``, or None",
+        "list of (ndarray or None), or None",
         "The quantile bin edges of each feature encoded by ``numeric_bins`` "
-        "(None for a feature given as it is); None without ``numeric_bins``.",
+        "(None for a feature given as it is), one item per feature, or with "
+        "categorical features, per numeric feature and then per one-hot "
+        "column of the categories (each None); None without "
+        "``numeric_bins``.",
     ),
     "coefs_": (
         "list of ndarray",

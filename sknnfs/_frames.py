@@ -70,5 +70,7 @@ def text_columns_named(estimator, X):
         raise ValueError(
             f"X has columns of text or categories, which "
             f"{type(estimator).__name__} cannot take as numbers: {columns}. "
-            "Encode them first, e.g. with OneHotEncoder in a ColumnTransformer."
+            "Name them in categorical_features (or give them the dtype "
+            "'category'), or encode them first, e.g. with OneHotEncoder in a "
+            "ColumnTransformer."
         ) from error

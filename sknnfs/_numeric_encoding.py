@@ -255,13 +255,15 @@ def n_inputs(edges):
 
 def edges_problem(edges, n_features, n_network_inputs):
     """What makes loaded ``bin_edges_`` unusable, or None: one item per
-    feature, each None or a 1-d float array of at least two finite,
+    feature (``n_features``: ``X``'s columns as the network takes them, before
+    this encoding), each None or a 1-d float array of at least two finite,
     increasing edges, making as many inputs as the network takes."""
     if not isinstance(edges, list):
         return f"bin_edges_ is a {type(edges).__name__}, not a list"
     if len(edges) != n_features:
         return (
-            f"bin_edges_ has {len(edges)} items, where n_features_in_ is {n_features!r}"
+            f"bin_edges_ has {len(edges)} items, where the network has "
+            f"{n_features!r} features"
         )
     for index, feature_edges in enumerate(edges):
         if feature_edges is None:

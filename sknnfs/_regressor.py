@@ -105,6 +105,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
         random_state=None,
         verbose=0,
         numeric_bins=None,
+        categorical_features="from_dtype",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -141,6 +142,7 @@ class NNFSRegressor(RegressorMixin, BaseNNFS):
             random_state=random_state,
             verbose=verbose,
             numeric_bins=numeric_bins,
+            categorical_features=categorical_features,
         )
         self.loss = loss
         self.target_scaling = target_scaling

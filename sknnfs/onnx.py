@@ -198,8 +198,8 @@ def _input_tensor_type(operator):
 
 
 def _check_input(operator):
-    """The estimator is fitted, and its input of a numeric type with
-    ``n_features_in_`` columns."""
+    """The estimator is fitted, without categorical features, and its input
+    of a numeric type with ``n_features_in_`` columns."""
     from skl2onnx.common.data_types import (
         BooleanTensorType,
         DoubleTensorType,
@@ -208,6 +208,16 @@ def _check_input(operator):
     )
     from skl2onnx.common.utils import check_input_and_output_types
 
+    estimator = operator.raw_operator
+    check_is_fitted(estimator)
+    if estimator.__dict__.get("is_categorical_") is not None:
+        raise ValueError(
+            f"This {type(estimator).__name__} was fitted with categorical "
+            "features, whose one-hot columns this converter does not write. "
+            "Encode them in front instead (OneHotEncoder in a "
+            "ColumnTransformer, which skl2onnx converts) and fit with "
+            "categorical_features=None."
+        )
     check_input_and_output_types(
         operator,
         good_input_types=[
@@ -217,8 +227,6 @@ def _check_input(operator):
             BooleanTensorType,
         ],
     )
-    estimator = operator.raw_operator
-    check_is_fitted(estimator)
     n_columns = operator.inputs[0].get_second_dimension()
     if isinstance(n_columns, int) and n_columns != estimator.n_features_in_:
         raise ValueError(

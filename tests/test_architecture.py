@@ -49,6 +49,7 @@ GLUE = {
     "_mlp_names",
     "_persistence",
     "_frames",
+    "_categories",
 }
 # What the book may take from the standard library: nothing that runs
 # concurrently, times, or reaches outside the process.

@@ -52,7 +52,9 @@ def with_nan(values, value=np.nan):
 
 
 def _frame_with_text():
-    """X_GOOD's columns, one of them a category and one text, in a DataFrame."""
+    """X_GOOD's columns, one of them a category and one text, in a DataFrame:
+    the category is a categorical feature (``categorical_features='from_dtype'``),
+    the text is not."""
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(X_GOOD, columns=["a", "kind", "size"])
     frame["kind"] = pd.Categorical(np.where(X_GOOD[:, 1] > 0, "x", "y"))
@@ -141,7 +143,9 @@ CASES = [
     Case(
         "X is a DataFrame with text and categories",
         r"X has columns of text or categories, which NNFS\w+ cannot take as "
-        r"numbers: \['kind', 'size'\]\. Encode them first, e\.g\. with OneHotEncoder",
+        r"numbers: \['size'\]\. Name them in categorical_features \(or give "
+        r"them the dtype 'category'\), or encode them first, e\.g\. with "
+        r"OneHotEncoder",
         FIT_METHODS,
         X=lambda k: _frame_with_text(),
     ),

@@ -364,7 +364,10 @@ def test_pickles_and_clones_keep_the_encoding(kind):
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
-        (lambda edges: edges[:3], "bin_edges_ has 3 items, where n_features_in_ is 4"),
+        (
+            lambda edges: edges[:3],
+            "bin_edges_ has 3 items, where the network has 4 features",
+        ),
         (
             lambda edges: [edges[0][:3], *edges[1:]],
             "bin_edges_ make 9 network inputs, where its network takes 11",
