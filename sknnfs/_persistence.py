@@ -15,6 +15,10 @@ rebuilds it:
   (hyperparameters, ``iterations``, and ``state``, its arrays);
 - the generator: ``bit_generator.state``, a dict of ints and a name.
 
+A fit with categorical features holds one more object, the fitted
+`OneHotEncoder` of its categories (`sknnfs._categories`): it is pickled as
+it is, a scikit-learn type that ``skops.io.load`` trusts without asking.
+
 Format 1 (sknnfs 0.1.0 and every version until format 2) pickled the objects
 themselves; its pickles load as they are.
 
