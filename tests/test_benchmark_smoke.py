@@ -573,3 +573,27 @@ def test_real_data_verdicts_and_bars_by_hand():
         ("mean R² >= HGB's", None),
         ("total fit seconds <= MLP's", True),
     ]
+
+
+# ------------------------------------------------ bench_categories.py --quick
+def test_categories_benchmark_prints_its_table_after_the_machine_line():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_categories.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Machine: ") and "1 threads" in lines[0]
+    assert lines[2] == "| call | ours | MLP in a Pipeline | ratio |"
+    calls = [line.split(" | ")[0] for line in lines[4:7]]
+    assert calls == [
+        "| fit, 300 rows, 20 epochs",
+        "| predict, 1 rows",
+        "| predict, 300 rows",
+    ]
+    for line in lines[4:7]:
+        ratio = float(line.rstrip(" |").rsplit("| ", 1)[1])
+        assert ratio > 0
+    assert re.fullmatch(r"Training R²: ours -?\d\.\d{4}, MLP -?\d\.\d{4}", lines[-1])
