@@ -450,28 +450,8 @@ class BaseNNFS(
         if not reset:
             self._check_same_network(hidden_sizes, incremental)
         dtype = self._fit_dtype(X) if reset else self._network.dtype
-        if reset:
-            self.is_categorical_ = categorical_mask(self.categorical_features, X)
-            self._category_encoder = None
-        if self.is_categorical_ is None:
-            with text_columns_named(self, X):
-                X, y = validate_data(
-                    self,
-                    X,
-                    y,
-                    reset=reset,
-                    accept_sparse="csr",
-                    dtype=dtype,
-                    multi_output=True,
-                    y_numeric=False,
-                )
-            callback_data = (X, y, sample_weight)  # what the user passed, validated
-        else:
-            raw_X = X  # the callbacks predict from X as the user passed it
-            X = self._with_categories(X, self.is_categorical_, reset=reset, dtype=dtype)
-            y = _check_y(y, multi_output=True, y_numeric=False, estimator=self)
-            check_consistent_length(X, y)
-            callback_data = (raw_X, y, sample_weight)
+        X, y, callback_X = self._validate_fit_data(X, y, reset=reset, dtype=dtype)
+        callback_data = (callback_X, y, sample_weight)
         sample_weight = relative_sample_weight(sample_weight, X)
         if reset:
             self._set_bin_edges(
@@ -512,6 +492,33 @@ class BaseNNFS(
             callback_data=callback_data,
         )
         return self
+
+    def _validate_fit_data(self, X, y, *, reset, dtype):
+        """``X`` and ``y`` checked for training, and the ``X`` the callbacks
+        get: the validated one, or with categories, the user's (they predict
+        from it). A fresh fit learns which features are categorical."""
+        if reset:
+            self.is_categorical_ = categorical_mask(self.categorical_features, X)
+            self._category_encoder = None
+        if self.is_categorical_ is not None:
+            checked = self._with_categories(
+                X, self.is_categorical_, reset=reset, dtype=dtype
+            )
+            y = _check_y(y, multi_output=True, y_numeric=False, estimator=self)
+            check_consistent_length(checked, y)
+            return checked, y, X
+        with text_columns_named(self, X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                accept_sparse="csr",
+                dtype=dtype,
+                multi_output=True,
+                y_numeric=False,
+            )
+        return X, y, X
 
     def _check_partial_fit_settings(self):
         """partial_fit trains one epoch: there is no split to stop early on,
