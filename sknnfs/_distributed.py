@@ -479,7 +479,7 @@ class _PartitionSurvey:
 
 def _survey_partition(X, y, sample_weight, checker, dtype, index):
     """Check one partition as ``fit`` checks its data (on its worker)."""
-    with _in_partition(index), text_columns_named(checker, X):
+    with _in_partition(index), text_columns_named(checker, X, on_cluster=True):
         X, y = validate_data(
             checker,
             X,

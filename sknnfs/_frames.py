@@ -56,9 +56,10 @@ def text_columns(X):
 
 
 @contextlib.contextmanager
-def text_columns_named(estimator, X):
+def text_columns_named(estimator, X, *, on_cluster=False):
     """Turn NumPy's "could not convert string to float" on a DataFrame into
-    an error naming its `text_columns`, and what to do. A column of numbers
+    an error naming its `text_columns`, and what to do (``on_cluster``: on a
+    Dask cluster, which takes no categorical features). A column of numbers
     in text converts, so only a failed conversion is looked into; other
     errors keep their message."""
     try:
@@ -67,10 +68,14 @@ def text_columns_named(estimator, X):
         columns = text_columns(X) if "could not convert" in str(error) else []
         if not columns:
             raise
-        raise ValueError(
-            f"X has columns of text or categories, which "
-            f"{type(estimator).__name__} cannot take as numbers: {columns}. "
-            "Name them in categorical_features (or give them the dtype "
+        advice = (
+            "Encode them first, e.g. with dask.dataframe.get_dummies."
+            if on_cluster
+            else "Name them in categorical_features (or give them the dtype "
             "'category'), or encode them first, e.g. with OneHotEncoder in a "
             "ColumnTransformer."
+        )
+        raise ValueError(
+            f"X has columns of text or categories, which "
+            f"{type(estimator).__name__} cannot take as numbers: {columns}. " + advice
         ) from error

@@ -822,7 +822,8 @@ def test_a_column_of_text_is_named_from_the_partition_it_is_in(client, data):
     with pytest.raises(
         ValueError,
         match=r"Partition \d of the data: X has columns of text or categories, "
-        r"which NNFSClassifier cannot take as numbers: \['colour'\]\.",
+        r"which NNFSClassifier cannot take as numbers: \['colour'\]\. Encode "
+        r"them first, e\.g\. with dask\.dataframe\.get_dummies\.",
     ):
         small_classifier().fit(
             dd.from_pandas(frame, npartitions=3), dd.from_pandas(pd.Series(y), 3)
