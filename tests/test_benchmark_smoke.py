@@ -577,10 +577,15 @@ def test_real_data_verdicts_and_bars_by_hand():
 
 # ------------------------------------------------ bench_categories.py --quick
 def test_categories_benchmark_prints_its_table_after_the_machine_line():
+    env = dict(os.environ)  # this checkout's sknnfs, as run_benchmark runs
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
+    )
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_categories.py"), "--quick"],
         capture_output=True,
         text=True,
+        env=env,
         check=True,
         timeout=300,
     )
