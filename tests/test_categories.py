@@ -105,6 +105,27 @@ def test_polars_categorical_and_enum_columns_are_categories():
     assert categorical_mask("from_dtype", frame).tolist() == [False, True, True, False]
 
 
+def test_a_polars_frame_trains_as_the_same_pandas_frame():
+    pl = pytest.importorskip("polars")
+    numbers = FRAME[["amount", "weight"]]
+    colour = FRAME["colour"].astype(object).where(FRAME["colour"].notna(), None)
+    polars_frame = pl.DataFrame(
+        {
+            "amount": numbers["amount"].to_numpy(),
+            "colour": pl.Series(colour.tolist(), dtype=pl.Categorical),
+            "weight": numbers["weight"].to_numpy(),
+        }
+    )
+    pandas_frame = FRAME[["amount", "colour", "weight"]]
+    regressor = fit_quietly(NNFSRegressor(**SMALL), polars_frame, Y["regressor"])
+    assert regressor.is_categorical_.tolist() == [False, True, False]
+    expected = fit_quietly(NNFSRegressor(**SMALL), pandas_frame, Y["regressor"])
+    assert (
+        regressor.predict(polars_frame).tobytes()
+        == expected.predict(pandas_frame).tobytes()
+    )
+
+
 @pytest.mark.parametrize(
     "spec",
     [[1, 2], np.array([1, 2]), [False, True, True, False], ["colour", "size"]],
