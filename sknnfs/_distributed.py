@@ -383,8 +383,9 @@ def _check_columns(estimator, meta, hidden_sizes):
         dtype=dtype,
         ensure_min_samples=0,
     )
-    if reset:
-        estimator._set_bin_edges(None)  # the features go in as they are
+    if reset:  # the features go in as they are: no bins, no categories
+        estimator._set_bin_edges(None)
+        estimator.is_categorical_ = estimator._category_encoder = None
     return reset, dtype
 
 

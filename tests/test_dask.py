@@ -747,6 +747,16 @@ def test_a_cluster_fit_takes_the_features_as_they_are(client, data):
     assert np.mean(clf.predict(X) == y) > 0.6
 
 
+def test_a_cluster_fit_continues_on_one_machine(client, data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = small_classifier(max_iter=2).fit(*as_dask(X, y))
+        assert clf.is_categorical_ is None and clf.bin_edges_ is None
+        clf.partial_fit(X, y)  # the fitted object itself, not a pickled copy
+    assert len(clf.loss_curve_) == 3
+
+
 def test_the_cluster_fit_does_not_depend_on_where_tasks_ran(client, data, cluster_fit):
     # The same fit again: every round's generators come from random_state,
     # the round and the partition, and the sums are added in a fixed order.
