@@ -327,9 +327,10 @@ def test_sparse_x_with_named_categories_is_a_clear_error_and_changes_nothing():
         regressor.fit(sp.csr_matrix(FRAME[["amount", "weight"]]), Y["regressor"])
     assert not hasattr(regressor, "n_features_in_")
     # from_dtype reads no categories from a sparse matrix: it trains.
-    fit_quietly(
+    trained = fit_quietly(
         NNFSRegressor(**SMALL), sp.csr_matrix(FRAME[["amount"]]), Y["regressor"]
     )
+    assert trained.is_categorical_ is None and trained.coefs_[0].shape == (1, 8)
 
 
 def test_text_in_a_numeric_column_still_names_the_column():
