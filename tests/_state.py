@@ -1,4 +1,5 @@
-"""The whole state of a fitted estimator, bit for bit, to compare before/after."""
+"""The whole state of a fitted estimator, bit for bit, to compare before/after;
+and pickles of an edited state, as a damaged file or an older version gives."""
 
 import copy
 import pickle
@@ -41,3 +42,18 @@ def full_state(estimator):
         "validation_scores_": estimator.validation_scores_,
         "best_validation_score_": estimator.best_validation_score_,
     }
+
+
+def pickle_with_edited_state(estimator, edit):
+    """A pickle of ``estimator`` whose saved state ``edit`` has changed."""
+    state = copy.deepcopy(estimator.__getstate__())
+    edit(state)
+    estimator_class = type(estimator)
+
+    class Edited:
+        """Pickles as the estimator would, with the edited state."""
+
+        def __reduce__(self):
+            return object.__new__, (estimator_class,), state
+
+    return pickle.dumps(Edited())

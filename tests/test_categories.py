@@ -9,7 +9,6 @@ add no gradient of their own; the embedding rows' gradient is checked
 against finite differences through the fitted network.
 """
 
-import copy
 import pickle
 import warnings
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from _gradcheck import assert_gradient_close
+from _state import pickle_with_edited_state
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import OneHotEncoder
@@ -396,29 +396,20 @@ def test_pickles_clones_and_skops_keep_the_categories(kind):
 )
 def test_an_edited_pickle_of_the_categories_is_refused(edit, problem):
     regressor = fit_quietly(NNFSRegressor(**SMALL), FRAME, Y["regressor"])
-    state = copy.deepcopy(regressor.__getstate__())
-    edit(state)
-
-    class Edited:
-        def __reduce__(self):
-            return object.__new__, (NNFSRegressor,), state
-
+    payload = pickle_with_edited_state(regressor, edit)
     with pytest.raises(ValueError, match=f"Cannot load this NNFSRegressor: {problem}"):
-        pickle.loads(pickle.dumps(Edited()))
+        pickle.loads(payload)
 
 
 def test_a_pickle_from_before_categories_loads_as_it_was_fitted():
     numbers = FRAME[["amount", "weight"]]
     regressor = fit_quietly(NNFSRegressor(**SMALL), numbers, Y["regressor"])
-    state = copy.deepcopy(regressor.__getstate__())
-    del state["categorical_features"], state["is_categorical_"]
-    del state["_category_encoder"]
 
-    class Old:
-        def __reduce__(self):
-            return object.__new__, (NNFSRegressor,), state
+    def as_before(state):
+        del state["categorical_features"], state["is_categorical_"]
+        del state["_category_encoder"]
 
-    loaded = pickle.loads(pickle.dumps(Old()))
+    loaded = pickle.loads(pickle_with_edited_state(regressor, as_before))
     # Its network took every column as a number: so does the loaded one.
     assert loaded.categorical_features is None and loaded.is_categorical_ is None
     assert loaded.predict(numbers).tobytes() == regressor.predict(numbers).tobytes()

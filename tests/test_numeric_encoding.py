@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _state import pickle_with_edited_state
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
@@ -383,27 +384,20 @@ def test_pickles_and_clones_keep_the_encoding(kind):
 )
 def test_an_edited_pickle_of_the_edges_is_refused(edit, problem):
     regressor = fit_quietly(NNFSRegressor(numeric_bins=4, **SMALL), X, Y["regressor"])
-    state = copy.deepcopy(regressor.__getstate__())
-    state["bin_edges_"] = edit(state["bin_edges_"])
-
-    class Edited:
-        def __reduce__(self):
-            return object.__new__, (NNFSRegressor,), state
-
+    payload = pickle_with_edited_state(
+        regressor, lambda state: state.update(bin_edges_=edit(state["bin_edges_"]))
+    )
     with pytest.raises(ValueError, match=f"Cannot load this NNFSRegressor: {problem}"):
-        pickle.loads(pickle.dumps(Edited()))
+        pickle.loads(payload)
 
 
 def test_a_pickle_from_before_numeric_bins_loads_without_an_encoding():
     regressor = fit_quietly(NNFSRegressor(**SMALL), X, Y["regressor"])
-    state = copy.deepcopy(regressor.__getstate__())
-    del state["numeric_bins"], state["bin_edges_"]
 
-    class Old:
-        def __reduce__(self):
-            return object.__new__, (NNFSRegressor,), state
+    def as_before(state):
+        del state["numeric_bins"], state["bin_edges_"]
 
-    loaded = pickle.loads(pickle.dumps(Old()))
+    loaded = pickle.loads(pickle_with_edited_state(regressor, as_before))
     assert loaded.numeric_bins is None and loaded.bin_edges_ is None
     assert loaded.predict(X).tobytes() == regressor.predict(X).tobytes()
 

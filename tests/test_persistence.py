@@ -23,6 +23,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from _state import pickle_with_edited_state
 from _stored import assert_matches_stored
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -437,21 +438,6 @@ TAMPERED_CLASSIFIER_STATES = {
         r"keeps \[2\]",
     ),
 }
-
-
-def pickle_with_edited_state(estimator, edit):
-    """A pickle of ``estimator`` whose saved state ``edit`` has changed."""
-    state = copy.deepcopy(estimator.__getstate__())
-    edit(state)
-    estimator_class = type(estimator)
-
-    class Edited:
-        """Pickles as the estimator would, with the edited state."""
-
-        def __reduce__(self):
-            return object.__new__, (estimator_class,), state
-
-    return pickle.dumps(Edited())
 
 
 @pytest.mark.parametrize("case", TAMPERED_CLASSIFIER_STATES)
