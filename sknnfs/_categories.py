@@ -29,6 +29,8 @@ import numpy as np
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import _safe_indexing
 
+from ._frames import category_columns
+
 __all__ = [
     "categorical_mask",
     "categories_problem",
@@ -73,7 +75,7 @@ def categorical_mask(categorical_features, X):
     if categorical_features is None:
         return None
     if isinstance(categorical_features, str):  # 'from_dtype'
-        mask = _category_dtypes(X)
+        mask = category_columns(X)
     else:
         shape = getattr(X, "shape", None)
         shape = np.shape(X) if shape is None else shape
@@ -81,22 +83,6 @@ def categorical_mask(categorical_features, X):
             return None
         mask = _mask_from_spec(np.asarray(categorical_features), X, shape[1])
     return mask if mask is not None and mask.any() else None
-
-
-def _category_dtypes(X):
-    """``'from_dtype'``: pandas' ``category`` columns, polars' ``Categorical``
-    and ``Enum``; None for anything that is not a DataFrame."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "columns"):
-        return None
-    return np.array(
-        [
-            getattr(dtype, "name", None) == "category"
-            or type(dtype).__name__ in ("Categorical", "Enum")
-            for dtype in dtypes
-        ],
-        dtype=bool,
-    )
 
 
 def _mask_from_spec(spec, X, n_features):

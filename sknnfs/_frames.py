@@ -1,8 +1,9 @@
 """What sknnfs reads from a DataFrame's column types, before converting it.
 
 `frame_values_dtype` decides the training dtype (float32 data trains in
-float32) without converting ``X``; `text_columns` names the columns that
-cannot become numbers, so that the error says which they are
+float32) without converting ``X``; `category_columns` finds the columns
+``categorical_features='from_dtype'`` takes; `text_columns` names the
+columns that cannot become numbers, so that the error says which they are
 (`text_columns_named`, around the conversion on one machine and on each
 partition of a Dask DataFrame).
 """
@@ -11,7 +12,12 @@ import contextlib
 
 import numpy as np
 
-__all__ = ["frame_values_dtype", "text_columns", "text_columns_named"]
+__all__ = [
+    "category_columns",
+    "frame_values_dtype",
+    "text_columns",
+    "text_columns_named",
+]
 
 
 def frame_values_dtype(X):
@@ -35,6 +41,22 @@ def frame_values_dtype(X):
         return np.asarray(X[:0]).dtype
     except Exception:  # a frame that cannot be sliced so: the full conversion decides
         return None
+
+
+def category_columns(X):
+    """Which of a DataFrame's columns are categories: pandas' ``category``,
+    polars' ``Categorical`` and ``Enum``; None for anything but a frame."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns"):
+        return None
+    return np.array(
+        [
+            getattr(dtype, "name", None) == "category"
+            or type(dtype).__name__ in ("Categorical", "Enum")
+            for dtype in dtypes
+        ],
+        dtype=bool,
+    )
 
 
 def text_columns(X):
